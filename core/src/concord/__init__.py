@@ -1,0 +1,45 @@
+"""concord: contrastive learning and consistency regularization as a plug-in for any domain.
+
+The core is small: interfaces (:mod:`concord.losses.base`, :mod:`concord.samplers.base`,
+:mod:`concord.augment.base`), an entry-point registry, domain-free losses, samplers and
+feature-space augmentations, cross-process gathering (:mod:`concord.distributed`), the run
+conventions the plugins' training CLIs share (:mod:`concord.run`) and the contract suite
+(:mod:`concord.testing`). Importing ``concord`` imports neither torch nor any plugin framework.
+
+    >>> import concord
+    >>> loss = concord.build("losses", "nt_xent", temperature=0.1)
+"""
+
+from __future__ import annotations
+
+from importlib import metadata as _metadata
+
+from concord.registry import (
+    ComponentConflictError,
+    ConfigError,
+    Entry,
+    PluginImportError,
+    Registry,
+    UnknownComponentError,
+    build,
+    components,
+    load,
+)
+
+try:
+    __version__ = _metadata.version("concord")
+except _metadata.PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "ComponentConflictError",
+    "ConfigError",
+    "Entry",
+    "PluginImportError",
+    "Registry",
+    "UnknownComponentError",
+    "__version__",
+    "build",
+    "components",
+    "load",
+]

@@ -1,0 +1,157 @@
+"""Gathering embeddings across processes with correct gradients.
+
+The rule (one rule, used by every concord loss that takes ``gather=True``)
+---------------------------------------------------------------------------
+Let the global batch be the concatenation, in rank order, of every process's local batch, and
+let ``L`` be the loss the single-process code computes on that global batch (a mean over the
+global queries). Then on every rank:
+
+1. **Value.** The returned loss equals ``L`` (every rank reports the same number).
+2. **Embedding gradients.** ``loss.backward()`` leaves on each rank's local embeddings exactly
+   ``dL/dz_local``: the rows of the single-process gradient that belong to that rank.
+
+How: each rank computes the loss terms of its *local* queries against the *gathered* keys.
+:func:`gather` is an all-gather whose backward all-reduces (sums) the key gradients of every
+rank and returns the local slice, so a key's gradient collects the terms of every query that
+saw it, wherever that query lives. :func:`global_mean` divides by the global query count and
+makes the value the global mean while the gradient stays the local part.
+
+3. **Parameter gradients under DDP.** ``DistributedDataParallel`` *averages* parameter gradients
+   over the ``W`` ranks. The local parts above already add up to ``dL/dtheta``, so after DDP's
+   averaging the parameters hold ``dL/dtheta / W``. Wrap the loss in :func:`scale_for_ddp`
+   (value unchanged, gradient times ``W``) to get exactly the single-process parameter gradient
+   -- the plugins' trainers do; tests check both statements.
+
+Without an initialised process group every function here is the identity (``W = 1``).
+Uneven local batch sizes are supported (sizes are exchanged first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+__all__ = [
+    "Gathered",
+    "all_reduce_sum",
+    "gather",
+    "gather_no_grad",
+    "global_mean",
+    "is_distributed",
+    "rank",
+    "scale_for_ddp",
+    "world_size",
+]
+
+
+def is_distributed() -> bool:
+    """True when a process group with more than one process is initialised."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def world_size() -> int:
+    return dist.get_world_size() if is_distributed() else 1
+
+
+def rank() -> int:
+    return dist.get_rank() if is_distributed() else 0
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """A tensor gathered from every process, and where this process's rows sit in it."""
+
+    tensor: Tensor
+    offset: int
+    sizes: tuple[int, ...]
+
+    @property
+    def local(self) -> slice:
+        return slice(self.offset, self.offset + self.sizes[rank()])
+
+
+def _sizes(n: int, device: torch.device) -> list[int]:
+    size = torch.tensor([n], device=device, dtype=torch.long)
+    out = [torch.zeros_like(size) for _ in range(world_size())]
+    dist.all_gather(out, size)
+    return [int(s.item()) for s in out]
+
+
+def _all_gather_padded(x: Tensor, sizes: list[int]) -> Tensor:
+    biggest = max(sizes)
+    if x.shape[0] < biggest:
+        pad = x.new_zeros((biggest - x.shape[0], *x.shape[1:]))
+        x = torch.cat([x, pad], dim=0)
+    parts = [torch.empty_like(x) for _ in sizes]
+    dist.all_gather(parts, x.contiguous())
+    return torch.cat([p[:n] for p, n in zip(parts, sizes)], dim=0)
+
+
+class _GatherWithGrad(torch.autograd.Function):
+    """Forward: all-gather. Backward: sum the global gradient over ranks, return the local rows."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, sizes: tuple[int, ...], offset: int) -> Tensor:  # type: ignore[override]
+        ctx.offset = offset
+        ctx.n = x.shape[0]
+        return _all_gather_padded(x.detach(), list(sizes))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # type: ignore[override]
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        return grad[ctx.offset : ctx.offset + ctx.n], None, None
+
+
+def gather(x: Tensor) -> Gathered:
+    """All-gather ``x`` along dim 0 from every process, differentiably (see the module rule)."""
+    if not is_distributed():
+        return Gathered(x, 0, (int(x.shape[0]),))
+    sizes = _sizes(int(x.shape[0]), x.device)
+    offset = sum(sizes[: rank()])
+    return Gathered(_GatherWithGrad.apply(x, tuple(sizes), offset), offset, tuple(sizes))
+
+
+def gather_no_grad(x: Tensor) -> Gathered:
+    """All-gather without gradient (labels, indices, memory-queue keys)."""
+    if not is_distributed():
+        return Gathered(x.detach(), 0, (int(x.shape[0]),))
+    sizes = _sizes(int(x.shape[0]), x.device)
+    offset = sum(sizes[: rank()])
+    return Gathered(_all_gather_padded(x.detach(), sizes), offset, tuple(sizes))
+
+
+def all_reduce_sum(x: Tensor) -> Tensor:
+    """Sum of ``x`` over processes, without gradient (a new tensor; ``x`` is unchanged)."""
+    out = x.detach().clone()
+    if is_distributed():
+        dist.all_reduce(out, op=dist.ReduceOp.SUM)
+    return out
+
+
+def global_mean(local_sum: Tensor, local_count: Tensor | int) -> Tensor:
+    """Mean over all processes of per-query terms whose local sum and count are given.
+
+    Value: ``sum_r local_sum_r / sum_r local_count_r`` on every rank. Gradient: that of
+    ``local_sum / global_count`` -- the local part of the global mean (see the module rule).
+    """
+    count = torch.as_tensor(local_count, device=local_sum.device, dtype=local_sum.dtype)
+    total_count = all_reduce_sum(count)
+    if bool(total_count <= 0):
+        raise ValueError("no query contributes to the loss on any process (global count is 0)")
+    local = local_sum / total_count
+    if not is_distributed():
+        return local
+    total = all_reduce_sum(local_sum) / total_count
+    return local + (total - local.detach())
+
+
+def scale_for_ddp(loss: Tensor) -> Tensor:
+    """Same value, gradient multiplied by the world size (undoes DDP's gradient averaging)."""
+    w = world_size()
+    if w == 1:
+        return loss
+    return loss * w - loss.detach() * (w - 1)

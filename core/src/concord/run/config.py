@@ -1,0 +1,238 @@
+"""Typed, strict run configurations: YAML files and ``--set key=value`` overrides onto dataclasses.
+
+A plugin describes its configuration as nested dataclasses (typed fields with defaults, range
+checks in ``__post_init__``). :func:`load_config` reads a YAML file, applies overrides, and
+builds the dataclasses, refusing anything it does not know:
+
+* an unknown key raises :class:`~concord.registry.ConfigError` naming the valid keys at that
+  level (with a close-match suggestion);
+* a value of the wrong type raises, naming the dotted key, the expected and the given type;
+* a ``__post_init__`` ``ValueError`` is re-raised with the dotted key prefixed.
+
+Fields typed ``dict[str, Any]`` (e.g. a loss's options, checked later by its constructor) accept
+any keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+
+from concord.registry import ConfigError
+
+__all__ = [
+    "apply_overrides",
+    "config_from_dict",
+    "config_to_dict",
+    "dump_yaml",
+    "load_config",
+    "parse_value",
+    "read_yaml",
+]
+
+T = TypeVar("T")
+
+
+def _yaml():
+    try:
+        import yaml
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "reading run configurations needs PyYAML: pip install 'concord[run]'"
+        ) from exc
+    return yaml
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from ``path`` (an empty file is an empty mapping)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    yaml = _yaml()
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold a mapping, got {type(data).__name__}")
+    return data
+
+
+def dump_yaml(data: Mapping[str, Any], path: str | Path) -> None:
+    from concord.run.files import atomic_write_text
+
+    text = _yaml().safe_dump(dict(data), sort_keys=False, default_flow_style=False)
+    atomic_write_text(Path(path), text)
+
+
+def parse_value(text: str) -> Any:
+    """An override's value, read as YAML: ``0.1`` -> float, ``true`` -> bool, ``[1, 2]`` -> list."""
+    yaml = _yaml()
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Return a copy of ``data`` with each ``"a.b.c=value"`` set (intermediate mappings made)."""
+    import copy
+
+    out = copy.deepcopy(data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"an override must look like key=value, got {item!r}")
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"cannot set {key!r}: {part!r} holds a value, not a section")
+            node = child
+        node[parts[-1]] = parse_value(raw)
+    return out
+
+
+def _is_dataclass_type(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _type_name(tp: Any) -> str:
+    if tp is type(None):
+        return "null"
+    if isinstance(tp, type):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _convert(value: Any, tp: Any, where: str) -> Any:
+    origin = get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        for arg in get_args(tp):
+            try:
+                return _convert(value, arg, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+    if origin is Literal:
+        choices = get_args(tp)
+        if value not in choices:
+            raise ConfigError(f"{where}: must be one of {list(choices)}, got {value!r}")
+        return value
+    if tp is type(None):
+        if value is not None:
+            raise ConfigError(f"{where}: expected null, got {value!r}")
+        return None
+    if _is_dataclass_type(tp):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a section (mapping), got {value!r}")
+        return config_from_dict(tp, value, where=where)
+    if origin in (list, Sequence, tuple) or tp in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        args = get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                raise ConfigError(f"{where}: expected {len(args)} items, got {len(value)}")
+            return tuple(_convert(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(args, value)))
+        item = args[0] if args else Any
+        items = [_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple or tp is tuple else items
+    if origin in (dict, Mapping) or tp is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        args = get_args(tp)
+        vt = args[1] if len(args) == 2 else Any
+        return {str(k): _convert(v, vt, f"{where}.{k}") for k, v in value.items()}
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    if tp is Path:
+        if not isinstance(value, (str, Path)):
+            raise ConfigError(f"{where}: expected a path, got {value!r}")
+        return str(value)
+    raise ConfigError(f"{where}: unsupported field type {_type_name(tp)}")  # pragma: no cover
+
+
+def config_from_dict(schema: type[T], data: Mapping[str, Any], *, where: str = "") -> T:
+    """Build dataclass ``schema`` from ``data``, strictly (see the module docstring)."""
+    if not _is_dataclass_type(schema):
+        raise TypeError(f"{schema!r} is not a dataclass")
+    hints = get_type_hints(schema)
+    fields = {f.name: f for f in dataclasses.fields(schema) if f.init}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        section = f"section {where!r}" if where else "the top level"
+        msgs = []
+        for key in unknown:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            msgs.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigError(
+            f"unknown config key(s) {', '.join(msgs)} in {section}; valid keys: {', '.join(fields)}"
+        )
+    kwargs = {}
+    for name, f in fields.items():
+        if name in data:
+            dotted = f"{where}.{name}" if where else name
+            kwargs[name] = _convert(data[name], hints[name], dotted)
+    try:
+        return schema(**kwargs)
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as exc:
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(f"{prefix}{exc}") from exc
+
+
+def config_to_dict(cfg: Any) -> Any:
+    """Plain data (dicts, lists, scalars) from a config dataclass, for YAML / JSON."""
+    if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
+        return {f.name: config_to_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    if isinstance(cfg, (list, tuple)):
+        return [config_to_dict(v) for v in cfg]
+    if isinstance(cfg, dict):
+        return {str(k): config_to_dict(v) for k, v in cfg.items()}
+    if isinstance(cfg, Path):
+        return str(cfg)
+    return cfg
+
+
+def load_config(
+    schema: type[T], path: str | Path | None = None, overrides: Sequence[str] = ()
+) -> T:
+    """Read ``path`` (YAML; ``None``: defaults only), apply ``overrides``, build ``schema``.
+
+    The file is resolved against the defaults first (a section given in the file replaces only
+    the keys it names; a ``dict`` field such as a loss's options is replaced whole), then each
+    override sets one key of that resolved config -- so ``--set loss.temperature=0.5`` keeps
+    the loss's name and other options.
+    """
+    data = read_yaml(path) if path is not None else {}
+    resolved = config_to_dict(config_from_dict(schema, data))
+    return config_from_dict(schema, apply_overrides(resolved, overrides))
+

@@ -1,0 +1,25 @@
+"""Progress bars for long loops (tqdm), shown on a terminal and hidden in logs by default.
+
+Set ``CONCORD_PROGRESS=1`` to force bars (e.g. under ``nohup``), ``CONCORD_PROGRESS=0`` to hide.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+__all__ = ["progress"]
+
+T = TypeVar("T")
+
+
+def progress(iterable: Iterable[T], *, desc: str = "", total: int | None = None, **kwargs: Any) -> Iterator[T]:
+    """``tqdm(iterable)`` with concord's defaults; a plain iterator when tqdm is not installed."""
+    flag = os.environ.get("CONCORD_PROGRESS")
+    disable = None if flag is None else flag.strip() in ("0", "false", "no")
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - depends on the environment
+        return iter(iterable)
+    return iter(tqdm(iterable, desc=desc, total=total, disable=disable, dynamic_ncols=True, **kwargs))
