@@ -1,0 +1,1 @@
+"""Training: the run configuration, the per-method objectives, the meta update, the loop."""
