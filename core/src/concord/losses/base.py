@@ -21,7 +21,9 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import Tensor, nn
 
+from concord import distributed
 from concord.contract import BadInput, Configurable, LossExample
+from concord.losses.contrast import ContrastTerms
 from concord.samplers.base import Sampler
 from concord.validation import check_choice, check_positive
 
@@ -122,6 +124,16 @@ class ContrastiveLoss(Loss):
         self.empty_positives = check_choice("empty_positives", empty_positives, ("error", "ignore"))
         if self.learn_temperature:
             self.log_temperature = nn.Parameter(torch.tensor(math.log(self.temperature)))
+
+    def reduce(self, terms: ContrastTerms) -> Tensor:
+        """Mean of the per-query terms: over every process's queries with ``gather=True`` (the
+        rule of :mod:`concord.distributed`), over this process's queries otherwise."""
+        if self.gather:
+            return distributed.global_mean(terms.sum(), terms.count())
+        count = terms.count()
+        if int(count) == 0:
+            raise ValueError("no query contributes to the loss (every query lacks a positive)")
+        return terms.sum() / count
 
     def tau(self) -> Tensor | float:
         """The current temperature (a tensor when learnable)."""

@@ -70,7 +70,7 @@ class DCL(ContrastiveLoss):
             positive_scale=None if weight is None else torch.cat([weight, weight]),
             block_size=self.block_size,
         )
-        return distributed.global_mean(terms.sum(), terms.count())
+        return self.reduce(terms)
 
     @classmethod
     def examples(cls, generator: torch.Generator) -> list[LossExample]:

@@ -125,11 +125,11 @@ class InfoNCE(ContrastiveLoss):
             terms = contrast_terms(
                 q, keys, self.tau(), positive_index=local, block_size=self.block_size
             )
-            return distributed.global_mean(terms.sum(), terms.count())
+            return self.reduce(terms)
         terms = self._sampled_terms(
             q, keys, local, n_pos_keys, query_labels, key_labels, negative_labels, negatives
         )
-        return distributed.global_mean(terms.sum(), terms.count())
+        return self.reduce(terms)
 
     def _sampled_terms(
         self,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from concord import distributed
 from concord.contract import BadInput, LossExample
 from concord.losses.base import ContrastiveLoss
 from concord.losses.contrast import contrast_terms
@@ -64,7 +63,7 @@ class NTXent(ContrastiveLoss):
             b.query, b.key, self.tau(), positive_index=b.positive_index,
             self_index=b.self_index, block_size=self.block_size,
         )
-        return distributed.global_mean(terms.sum(), terms.count())
+        return self.reduce(terms)
 
     @classmethod
     def examples(cls, generator: torch.Generator) -> list[LossExample]:

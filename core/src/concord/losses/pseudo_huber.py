@@ -37,7 +37,9 @@ class PseudoHuber(SampleDistance):
 
     def rho(self, squared: Tensor, d: int) -> Tensor:
         c = self.c if self.c is not None else ict_c(d)
-        return torch.sqrt(squared + c * c) - c
+        # sqrt(s + c^2) - c written as s / (sqrt(s + c^2) + c): the same value without the
+        # cancellation that loses every digit in float32 once s << c^2 (near convergence).
+        return squared / (torch.sqrt(squared + c * c) + c)
 
     @classmethod
     def bad_inputs(cls, generator: torch.Generator) -> list[BadInput]:

@@ -123,7 +123,7 @@ class SupCon(ContrastiveLoss):
             query, keys, self.tau(), pairs=pairs, block_size=self.block_size,
             empty_positives=self.empty_positives,
         )
-        loss = distributed.global_mean(terms.sum(), terms.count())
+        loss = self.reduce(terms)
         if self.base_temperature is not None:
             loss = loss * (self.tau() / self.base_temperature)
         return loss

@@ -1,0 +1,149 @@
+"""Forward+backward time and peak memory of concord's NT-Xent against pytorch-metric-learning's.
+
+    .venv/bin/python benchmarks/losses.py [--sizes 256 1024 4096] [--dim 128] [--repeats 5]
+
+Timing: both implementations run in this process on the same inputs, alternating, after a
+warm-up; the median of ``--repeats`` runs is reported with the ratio concord / PML (< 1: concord
+is faster). Peak memory: on CUDA, ``torch.cuda.max_memory_allocated``; on CPU, each measurement
+runs in a fresh child process and reports the growth of its peak resident set size (VmHWM)
+over the baseline after the inputs exist -- the CPU allocator gives no finer counter.
+``concord (block=256)`` is NT-Xent with ``block_size=256``: checkpointed query blocks, memory
+O(256 x 2N) instead of O(2N x 2N).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import resource
+import statistics
+import time
+
+import torch
+
+
+def _make(impl: str, n: int, temperature: float):
+    if impl == "pml":
+        from pytorch_metric_learning.losses import NTXentLoss
+
+        loss = NTXentLoss(temperature=temperature)
+        labels = torch.cat([torch.arange(n), torch.arange(n)])
+        return lambda z1, z2: loss(torch.cat([z1, z2]), labels.to(z1.device))
+    from concord.losses import NTXent
+
+    block = 256 if impl == "concord (block=256)" else None
+    loss = NTXent(temperature=temperature, block_size=block)
+    return loss
+
+
+def _inputs(n: int, d: int, device: str, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    z1 = torch.randn(n, d, generator=g).to(device).requires_grad_(True)
+    z2 = torch.randn(n, d, generator=g).to(device).requires_grad_(True)
+    return z1, z2
+
+
+def _step(fn, z1, z2) -> float:
+    z1.grad = z2.grad = None
+    loss = fn(z1, z2)
+    loss.backward()
+    return float(loss.detach())
+
+
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _high_water_kib() -> int:
+    """Peak resident set of this address space (VmHWM). Unlike ru_maxrss it is not inherited
+    from the parent across fork/exec, so a child measures only itself."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # pragma: no cover (non-Linux)
+
+
+def _peak_child(impl: str, n: int, d: int, queue) -> None:
+    torch.set_num_threads(1)
+    z1, z2 = _inputs(n, d, "cpu")
+    fn = _make(impl, n, 0.5)
+    base = _high_water_kib()
+    try:
+        _step(fn, z1, z2)
+    except (RuntimeError, MemoryError):
+        queue.put(float("nan"))
+        return
+    queue.put((_high_water_kib() - base) / 1024)
+
+
+def peak_memory_mib(impl: str, n: int, d: int, device: str) -> float:
+    if device == "cuda":
+        z1, z2 = _inputs(n, d, device)
+        fn = _make(impl, n, 0.5)
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        _step(fn, z1, z2)
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_peak_child, args=(impl, n, d, queue))
+    proc.start()
+    value = queue.get(timeout=600)
+    proc.join()
+    return float(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1024, 4096])
+    parser.add_argument("--dim", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--json", action="store_true", help="also print one JSON line per size")
+    args = parser.parse_args()
+
+    impls = ["concord", "concord (block=256)", "pml"]
+    print(f"device={args.device} threads={torch.get_num_threads()} D={args.dim} torch={torch.__version__}")
+    print(f"{'N':>6} {'impl':<20} {'fwd+bwd ms':>11} {'peak MiB':>9} {'time / PML':>11} {'mem / PML':>10}")
+    for n in args.sizes:
+        z1, z2 = _inputs(n, args.dim, args.device)
+        fns = {impl: _make(impl, n, 0.5) for impl in impls}
+        values, failed = {}, {}
+        for impl, fn in fns.items():  # warm-up, and a cross-check of the values
+            try:
+                values[impl] = _step(fn, z1, z2)
+            except (RuntimeError, MemoryError) as exc:  # PML's O(N^3) pair matrix at large N
+                failed[impl] = str(exc).split("\n")[0][:90]
+        if "pml" in values:
+            for impl in impls[:-1]:
+                if abs(values[impl] - values["pml"]) > 1e-4 * max(1.0, abs(values["pml"])):
+                    raise SystemExit(f"{impl} and PML disagree at N={n}: {values[impl]} vs {values['pml']}")
+        ok = [impl for impl in impls if impl not in failed]
+        times = {impl: [] for impl in ok}
+        for _ in range(args.repeats):
+            for impl in ok:
+                _sync(args.device)
+                t0 = time.perf_counter()
+                _step(fns[impl], z1, z2)
+                _sync(args.device)
+                times[impl].append(time.perf_counter() - t0)
+        med = {impl: statistics.median(ts) * 1000 for impl, ts in times.items()}
+        mem = {impl: peak_memory_mib(impl, n, args.dim, args.device) for impl in ok}
+        for impl in impls:
+            if impl in failed:
+                print(f"{n:>6} {impl:<20} {'failed':>11} {'-':>9} {'-':>11} {'-':>10}  {failed[impl]}")
+                continue
+            t_ratio = med[impl] / med["pml"] if "pml" in med else float("nan")
+            m_ratio = mem[impl] / mem["pml"] if "pml" in mem and mem["pml"] > 0 else float("nan")
+            print(f"{n:>6} {impl:<20} {med[impl]:>11.2f} {mem[impl]:>9.1f} {t_ratio:>11.2f} {m_ratio:>10.2f}")
+        if args.json:
+            print(json.dumps({"N": n, "D": args.dim, "ms": med, "peak_mib": mem, "failed": failed}))
+
+
+if __name__ == "__main__":
+    main()
