@@ -77,7 +77,9 @@ class MarginRegularizer(Loss):
         check_two_views(z1, z2)
         if self.similarity == "cos":
             z1, z2 = torch.nn.functional.normalize(z1, dim=-1), torch.nn.functional.normalize(z2, dim=-1)
-        b = two_view_batch(z1.float(), z2.float(), gather=self.gather)
+        if z1.dtype in (torch.float16, torch.bfloat16):
+            z1, z2 = z1.float(), z2.float()
+        b = two_view_batch(z1, z2, gather=self.gather)
         first, second, n_neg = margin_terms(b.query, b.key, b.positive_index, b.self_index, self.temperature)
         n = first.shape[0]
         return distributed.global_mean(first.sum(), n) + distributed.global_mean(second.sum(), n * n_neg)

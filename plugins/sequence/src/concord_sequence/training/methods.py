@@ -206,16 +206,34 @@ class MCLRec(Method):
 
     def bilevel_augmenter_step(self, batch: SequenceBatch, targets: Tensor, v1: SequenceBatch,
                                v2: SequenceBatch) -> float:
-        r"""One step on :math:`\phi` along the exact hypergradient of
+        """One optimizer step on the augmenters along :meth:`hypergradient`."""
+        self.aug_optimizer.zero_grad(set_to_none=True)
+        outer, hyper = self.hypergradient(batch, targets, v1, v2)
+        for p, g in zip(self.aug_params, hyper):
+            p.grad = g
+        self.aug_optimizer.step()
+        return outer
+
+    def hypergradient(self, batch: SequenceBatch, targets: Tensor, v1: SequenceBatch,
+                      v2: SequenceBatch) -> tuple[float, list[Tensor]]:
+        r"""The exact gradient with respect to the augmenters :math:`\phi` of
 
         .. math::
-            \min_\phi\ \mathcal{L}_{meta}(\theta'(\phi), \phi), \qquad
+            F(\phi) = \mathcal{L}_{meta}(\theta'(\phi), \phi), \qquad
             \theta'(\phi) = \theta - \eta \nabla_\theta \mathcal{L}_{enc}(\theta, \phi)
 
-        (second-order: the gradient flows through :math:`\theta'`; MetAug-style one-step
-        unrolling, Li et al. 2022). The official code's first-order alternation drops the
-        :math:`\partial\theta'/\partial\phi` term.
+        (second order: the gradient flows through :math:`\theta'`, a one-step unrolled bilevel
+        problem as in MetAug, Li et al. 2022). The official code's first-order alternation drops
+        the :math:`\partial\theta'/\partial\phi` term. :math:`\eta` is ``method.meta_step``.
         """
+        # the fused CPU attention kernels have no double backward; the math kernel does
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        with sdpa_kernel(SDPBackend.MATH):
+            return self._hypergradient(batch, targets, v1, v2)
+
+    def _hypergradient(self, batch: SequenceBatch, targets: Tensor, v1: SequenceBatch,
+                       v2: SequenceBatch) -> tuple[float, list[Tensor]]:
         names = [n for n, _ in self.model.named_parameters()]
         params = dict(self.model.named_parameters())
         n_items = self.model.n_items
@@ -226,7 +244,6 @@ class MCLRec(Method):
         def weights(p: dict[str, Tensor]) -> Tensor:
             return p["item_embedding.weight"][1 : n_items + 1]
 
-        self.aug_optimizer.zero_grad(set_to_none=True)
         h = enc(params, batch)
         h1, h2 = enc(params, v1), enc(params, v2)
         inner = rec_loss(h, weights(params), targets) + self.loss(h1, h2, self.aug1(h1), self.aug2(h2))
@@ -236,10 +253,7 @@ class MCLRec(Method):
         g1, g2 = enc(unrolled, v1), enc(unrolled, v2)
         outer = self.loss.meta_objective(g1, g2, self.aug1(g1), self.aug2(g2))
         hyper = torch.autograd.grad(outer, self.aug_params)
-        for p, g in zip(self.aug_params, hyper):
-            p.grad = g.detach()
-        self.aug_optimizer.step()
-        return float(outer.detach())
+        return float(outer.detach()), [g.detach() for g in hyper]
 
     def state_dict(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer.state_dict(), "aug1": self.aug1.state_dict(),
