@@ -122,7 +122,9 @@ def test_blocked_equals_unblocked_with_sampler_and_gradients():
     out = []
     for block in (None, 2):
         a = q.clone().requires_grad_(True)
-        loss = InfoNCE(sampler="labels", block_size=block)(a, k, query_labels=qy, key_labels=qy)
+        loss = InfoNCE(sampler="labels", block_size=block)(
+            a, k, query_labels=qy, key_labels=qy, negatives=neg, negative_labels=torch.arange(7) % 4
+        )
         loss.backward()
         out.append((loss.detach(), a.grad))
     torch.testing.assert_close(out[0][0], out[1][0])
@@ -138,5 +140,5 @@ def test_bad_inputs():
         InfoNCE(sampler="labels")(q, k, query_labels=y, key_labels=y, negatives=neg)
     with pytest.raises(ValueError, match="negatives have dimension 3"):
         InfoNCE()(q, k, negatives=torch.randn(2, 3))
-    with pytest.raises(ValueError, match="no sampler named 'label'.*did you mean 'labels'"):
+    with pytest.raises(ValueError, match=r"no sampler named 'label'.*did you mean 'labels'"):
         InfoNCE(sampler="label")

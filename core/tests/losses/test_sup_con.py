@@ -18,7 +18,7 @@ def supcon_loop(features, labels, tau, anchors_views=None):
     items = [(s, view) for view in range(v) for s in range(n)]
     anchor_views = range(v) if anchors_views is None else range(anchors_views)
     total, count = 0.0, 0
-    for ai, (s, view) in enumerate(items):
+    for s, view in items:
         if view not in anchor_views:
             continue
         zi = z[s, view]

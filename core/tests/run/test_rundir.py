@@ -9,7 +9,14 @@ import pytest
 import torch
 
 from concord.registry import ConfigError
-from concord.run import CheckpointError, RunDir, capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from concord.run import (
+    CheckpointError,
+    RunDir,
+    capture_rng,
+    load_checkpoint,
+    restore_rng,
+    save_checkpoint,
+)
 
 
 def test_checkpoint_round_trip_with_weights_only(tmp_path):

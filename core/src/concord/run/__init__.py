@@ -43,4 +43,5 @@ __all__ = [
     "restore_rng",
     "save_checkpoint",
     "seed_everything",
+    "start_run",
 ]

@@ -196,7 +196,7 @@ def config_from_dict(schema: type[T], data: Mapping[str, Any], *, where: str = "
             f"unknown config key(s) {', '.join(msgs)} in {section}; valid keys: {', '.join(fields)}"
         )
     kwargs = {}
-    for name, f in fields.items():
+    for name in fields:
         if name in data:
             dotted = f"{where}.{name}" if where else name
             kwargs[name] = _convert(data[name], hints[name], dotted)

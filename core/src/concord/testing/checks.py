@@ -248,7 +248,7 @@ def loss_nan_input(cls: type) -> None:
             bad.view(-1)[0] = float("nan")
             args[i] = bad
             _expect_value_error(
-                lambda args=args: _call_loss(cls, ex, tuple(args)), r"NaN|non-finite",
+                lambda args=args, ex=ex: _call_loss(cls, ex, tuple(args)), r"NaN|non-finite",
                 f"{cls.__name__} with NaN in argument {i}",
             )
 
