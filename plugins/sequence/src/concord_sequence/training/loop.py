@@ -154,6 +154,10 @@ def train(cfg: SequenceConfig, run_dir: Any, resume_state: dict[str, Any] | None
     if best is not None:
         model.load_state_dict(best["model"])
     test = run_eval("test")
+    # the other history convention, for comparison with RecBole's sequential full ranking (which
+    # keeps the user's earlier items among the candidates) and the papers built on it
+    other = evaluate(model, data, "test", exclude_history=not cfg.eval.exclude_history,
+                     batch_size=cfg.eval.batch_size) if negatives is None else None
     report = {f"test_{k}": test[k] for k in ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr")}
     report["best_epoch"] = stopper.best_epoch
     written: dict[str, Any] = {}
@@ -162,7 +166,8 @@ def train(cfg: SequenceConfig, run_dir: Any, resume_state: dict[str, Any] | None
         run_dir.plot_metrics(["loss", "valid_ndcg@10", "valid_hr@10", "valid_mrr"], "learning_curve.png")
         summary = {"method": cfg.method.name, "epochs_run": len(run_dir.metrics()),
                    "stopped_early": stopped, f"best_{metric_key}": stopper.best,
-                   "test": test, "dataset": loaded.summary, "world_size": world}
+                   "test": test, "dataset": loaded.summary, "world_size": world,
+                   f"test_exclude_history_{not cfg.eval.exclude_history}": other}
         atomic_write_text(run_dir.file("run_summary.json"), json.dumps(summary, indent=2) + "\n")
     return written
 
