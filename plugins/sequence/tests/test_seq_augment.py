@@ -117,7 +117,7 @@ def test_pair_views_draw_two_different_operations():
 
 
 def test_unknown_augmentation_name_is_a_clear_error():
-    with pytest.raises(UnknownComponentError, match="no augmentation named 'sequence.crap'.*did you mean 'sequence.crop'"):
+    with pytest.raises(UnknownComponentError, match=r"no augmentation named 'sequence.crap'.*did you mean 'sequence.crop'"):
         build("augmentations", "sequence.crap")
     with pytest.raises(ValueError, match="unknown option"):
         build("augmentations", "sequence.crop", ratio=0.2)

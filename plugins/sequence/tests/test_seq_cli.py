@@ -141,7 +141,7 @@ def test_bad_input_is_one_clear_error(tmp_path, chain, capsys, content, override
 
 
 def test_short_users_can_be_dropped_and_are_reported(tmp_path, chain):
-    chain_file, log = chain
+    chain_file, _ = chain
     f = tmp_path / "with_short.txt"
     f.write_text(chain_file.read_text() + "9999 1 2\n")
     cfg = _config(tmp_path, f)

@@ -73,7 +73,7 @@ def test_atomic_inter_errors(tmp_path):
     with pytest.raises(ValueError, match="has no type"):
         read_atomic_inter(f)
     f.write_text("user_id:token\titem_id:token\ttimestamp:float\nu\ti\tlate\n")
-    with pytest.raises(ValueError, match="x.inter:2: timestamp 'late' is not a number"):
+    with pytest.raises(ValueError, match=r"x.inter:2: timestamp 'late' is not a number"):
         read_atomic_inter(f)
     f.write_text("user_id:token\titem_id:token\n")
     with pytest.raises(ValueError, match="no interactions"):
@@ -146,7 +146,6 @@ def test_validation_and_test_targets_never_in_training():
     log = reindex(markov_chain_log(n_users=50, seed=4)).data
     split = leave_one_out(log, max_len=50)
     train_rows = set((split.offsets[split.train_user] + split.train_pos).tolist())
-    x, length = split.inputs(split.train_user, split.train_pos)
     for name in ("valid", "test"):
         users, pos = split.eval_samples(name)
         held = split.offsets[users] + pos
@@ -158,7 +157,7 @@ def test_validation_and_test_targets_never_in_training():
 
 def test_short_users_error_or_reported_drop():
     d = reindex(Interactions(np.array([1, 1, 2, 2, 2, 3, 3, 3, 3]), np.array([1, 2, 1, 2, 3, 4, 1, 2, 3]))).data
-    with pytest.raises(ValueError, match="1 user.* fewer than 3 items.*short_users=drop"):
+    with pytest.raises(ValueError, match=r"1 user.* fewer than 3 items.*short_users=drop"):
         leave_one_out(d, max_len=5)
     s = leave_one_out(d, max_len=5, short_users="drop")
     assert s.dropped_users == 1 and s.n_users == 2
@@ -176,7 +175,7 @@ def test_resolve_path(tmp_path):
     (tmp_path / "seqrec").mkdir()
     (tmp_path / "seqrec" / "beauty.txt").write_text("1 1 2 3\n")
     assert resolve_path(str(tmp_path), "beauty") == tmp_path / "seqrec" / "beauty.txt"
-    with pytest.raises(FileNotFoundError, match="data set 'toys' not found"):
+    with pytest.raises(FileNotFoundError, match=r"data set 'toys' not found"):
         resolve_path(str(tmp_path), "toys")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 import torch
 
 from concord.augment.base import random_uniform

@@ -69,7 +69,7 @@ def load_dataset(*, root: str, name: str, path: str | None = None, max_len: int 
                        f"({len(raw) - len(filtered)} of {len(raw)} interactions removed)")
     summary = summarize(
         kept, name=name, source=str(file), filters="; ".join(filters),
-        dropped_short_users=split.dropped_users, train_samples=int(len(split.train_user)),
+        dropped_short_users=split.dropped_users, train_samples=len(split.train_user),
         max_len=max_len,
     )
     return Loaded(split=split, summary=summary)

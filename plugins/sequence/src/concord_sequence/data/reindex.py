@@ -22,11 +22,11 @@ class Reindexed:
 
     @property
     def n_users(self) -> int:
-        return int(len(self.user_ids))
+        return len(self.user_ids)
 
     @property
     def n_items(self) -> int:
-        return int(len(self.item_ids)) - 1
+        return len(self.item_ids) - 1
 
 
 def _codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,8 +21,8 @@ def summarize(data: Interactions, **extra: Any) -> dict[str, Any]:
     if n == 0:
         raise ValueError("cannot summarise an empty interaction log")
     _, lengths = np.unique(data.user, return_counts=True)
-    n_users = int(len(lengths))
-    n_items = int(len(np.unique(data.item)))
+    n_users = len(lengths)
+    n_items = len(np.unique(data.item))
     q = np.quantile(lengths, [0.0, 0.25, 0.5, 0.75, 0.9, 1.0])
     out: dict[str, Any] = {
         "users": n_users,
@@ -52,6 +52,6 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"median {s['length_median']:g}  q75 {s['length_q75']:g}  q90 {s['length_q90']:g}  max {s['length_max']}",
     ]
     for key in ("filters", "dropped_short_users"):
-        if key in s and s[key]:
+        if s.get(key):
             lines.append(f"  {key.replace('_', ' ')}: {s[key]}")
     return "\n".join(lines)
