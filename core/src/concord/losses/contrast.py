@@ -118,15 +118,16 @@ def _block(
 
     if positive_index is not None:
         pos_col = positive_index[i0:i1]
-        pos_logit = logits[rows, pos_col]
-        drop = torch.zeros_like(logits, dtype=torch.bool)
+        pos_logit = logits[rows, pos_col]  # a copy: the in-place masking below leaves it intact
+        # Mask in place: `logits` is this block's own buffer and nothing saved for backward reads
+        # it before the log-sum-exp, so no second N x M tensor (mask or copy) is made.
         if self_index is not None:
             s = self_index[i0:i1]
             has_self = s >= 0
-            drop[rows[has_self], s[has_self]] = True
+            logits[rows[has_self], s[has_self]] = _NEG_INF
         if decoupled:
-            drop[rows, pos_col] = True
-        lse = torch.logsumexp(logits.masked_fill(drop, _NEG_INF), dim=1)
+            logits[rows, pos_col] = _NEG_INF
+        lse = torch.logsumexp(logits, dim=1)
         _check_denominator(lse, decoupled, i0)
         pos_term = pos_logit if scale is None else pos_logit * scale
         return lse - pos_term, torch.ones_like(pos_logit, dtype=torch.bool)
