@@ -34,6 +34,9 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="runs/reproduce")
     p.add_argument("--set", dest="overrides", action="append", default=[])
+    p.add_argument("--continue-from", type=int, default=None, metavar="E",
+                   help="start each method from its finished <method>_e<E> run (copied, then --resume "
+                        "to --epochs): the budget is the only key a resume may change")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -41,6 +44,12 @@ def main() -> int:
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for method in args.methods:
         run = out / f"{method}_e{args.epochs}"
+        if args.continue_from is not None and not run.exists():
+            import shutil
+
+            shutil.copytree(out / f"{method}_e{args.continue_from}", run)
+            for name in ("report.json", "run_summary.json", "test_both_conventions.json"):
+                (run / name).unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "concord_sequence.cli", "train",
                str(ROOT / "plugins/sequence/configs" / f"{method}_beauty.yaml"),
                "--set", f"data.root={args.data_root}", "--set", f"train.epochs={args.epochs}",
