@@ -1,0 +1,177 @@
+"""The training loop of ``concord graph train`` for MEOW / AdaMEOW on a heterogeneous graph."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch_geometric.data import HeteroData
+
+from concord.run import capture_rng, progress, restore_rng, seed_everything
+from concord.run.rundir import RunDir
+from concord_graph.augment.mask_features import MaskFeatures
+from concord_graph.config import MeowRunConfig
+from concord_graph.data.datasets import load_graph
+from concord_graph.evaluate.clustering import kmeans_scores
+from concord_graph.evaluate.embedding_plot import plot_embeddings
+from concord_graph.evaluate.linear_probe import hetero_probe
+from concord_graph.evaluate.splits import Split
+from concord_graph.hetero.adameow_loss import AdaMEOWLoss
+from concord_graph.hetero.meow import MEOW
+from concord_graph.hetero.meow_inputs import MeowInputs, masked_adjacency, prepare_meow_inputs
+from concord_graph.hetero.meow_loss import MEOWLoss
+from concord_graph.hetero.proto_nce import proto_nce
+from concord_graph.hetero.prototypes import Clustering, cluster_prototypes
+
+__all__ = ["train_meow"]
+
+
+def _masked_views(inputs: MeowInputs, cfg: MeowRunConfig, generator: torch.Generator) -> tuple[torch.Tensor, list]:
+    """Masked target features (entries, as MEOW) and masked meta-path graphs, drawn from ``generator``."""
+    x = MaskFeatures(p=cfg.meow.feature_mask, mode="entry").mask(inputs.x[inputs.target], generator)
+    adjs = [masked_adjacency(v, p, generator, inputs.num_nodes) for v, p in zip(inputs.views, cfg.meow.edge_mask)]
+    return x, adjs
+
+
+def _split(store, ratio: int) -> Split:
+    def idx(part: str) -> np.ndarray:
+        key = f"{part}_mask_{ratio}"
+        if key not in store:
+            raise ValueError(f"the graph has no {key}; labels_per_class must name splits it has")
+        return store[key].nonzero().view(-1).numpy()
+
+    return Split(idx("train"), idx("val"), idx("test"))
+
+
+def _clusterings_state(cs: list[Clustering] | None) -> list[dict[str, torch.Tensor]] | None:
+    if cs is None:
+        return None
+    return [{"assignment": c.assignment, "centroids": c.centroids, "density": c.density} for c in cs]
+
+
+def train_meow(cfg: MeowRunConfig, run_dir: RunDir | None, resume_state: dict[str, Any] | None) -> dict[str, Any]:
+    """Train ``cfg.train.repeats`` models, probe each on the configured splits, return the report."""
+    if cfg.train.threads is not None:
+        torch.set_num_threads(cfg.train.threads)
+    data = load_graph(cfg.data.root, cfg.data.name)
+    if not isinstance(data, HeteroData):
+        raise ValueError(f"{cfg.data.name!r} is a homogeneous graph; MEOW needs a heterogeneous one (method: grace)")
+    inputs = prepare_meow_inputs(data, cfg.meow.metapaths, cfg.meow.top_k)
+    store = data[inputs.target]
+    if "y" not in store:
+        raise ValueError(f"node type {inputs.target!r} has no labels `y` to evaluate with")
+    splits = {r: _split(store, r) for r in cfg.eval.labels_per_class}
+
+    results: list[dict[str, Any]] = list(resume_state["results"]) if resume_state else []
+    seconds: list[float] = list(resume_state.get("seconds", [])) if resume_state else []
+    start_repeat = int(resume_state["repeat"]) if resume_state else 0
+    if resume_state is not None and run_dir is not None:
+        start_epoch = int(resume_state["epoch"]) + 1
+        run_dir.keep_metrics(lambda row: (row.get("repeat", 0), row.get("epoch", -1)) < (start_repeat, start_epoch))
+
+    embedding = None
+    for r in range(start_repeat, cfg.train.repeats):
+        state = resume_state if (resume_state is not None and r == start_repeat and resume_state["epoch"] >= 0) else None
+        seed = cfg.seed + r
+        model, stopped = _train_one(cfg, inputs, seed, r, run_dir, state, results, seconds)
+        model.eval()
+        with torch.no_grad():
+            plain = [v.adjacency for v in inputs.views]
+            embedding = model(inputs, inputs.x[inputs.target], plain).embedding
+        scores = {ratio: hetero_probe(embedding, store.y, split) for ratio, split in splits.items()}
+        nmi, ari = kmeans_scores(embedding, store.y, runs=cfg.eval.kmeans_runs, seed=seed)
+        res = {"repeat": r, "epochs_trained": stopped, "nmi": nmi, "ari": ari}
+        for ratio, s in scores.items():
+            res.update({f"macro_f1_{ratio}": s.macro_f1, f"micro_f1_{ratio}": s.micro_f1, f"auc_{ratio}": s.auc})
+        results.append(res)
+        if run_dir is not None:
+            run_dir.log({"repeat": r, "epoch": cfg.train.epochs, **{k: v for k, v in res.items() if k != "repeat"}})
+            run_dir.save_checkpoint({"repeat": r + 1, "epoch": -1, "results": results, "seconds": seconds})
+
+    main = cfg.eval.labels_per_class[0]
+    report: dict[str, Any] = {"method": cfg.method, "dataset": cfg.data.name, "labels_per_class": main,
+                              "repeats": cfg.train.repeats}
+    for metric in ("macro_f1", "micro_f1", "auc"):
+        for ratio in cfg.eval.labels_per_class:
+            vals = [res[f"{metric}_{ratio}"] for res in results]
+            suffix = "" if ratio == main else f"_{ratio}"
+            report[f"{metric}{suffix}_mean"] = float(np.mean(vals))
+            report[f"{metric}{suffix}_std"] = float(np.std(vals))
+    report["nmi"] = float(np.mean([res["nmi"] for res in results]))
+    report["ari"] = float(np.mean([res["ari"] for res in results]))
+    report["epochs_trained"] = [int(res["epochs_trained"]) for res in results]
+    report["epoch_seconds_mean"] = float(np.mean(seconds)) if seconds else 0.0
+    if run_dir is not None and embedding is not None:
+        run_dir.plot_metrics(["loss", "info", "proto"], "loss.png")
+        plot_embeddings(embedding, store.y, run_dir.file(f"embeddings_{cfg.eval.plot}.png"), method=cfg.eval.plot,
+                        title=f"{cfg.method} on {cfg.data.name} ({cfg.eval.plot})", seed=cfg.seed)
+    return report
+
+
+def _train_one(cfg: MeowRunConfig, inputs: MeowInputs, seed: int, repeat: int, run_dir: RunDir | None,
+               state: dict[str, Any] | None, results: list, seconds: list) -> tuple[MEOW, int]:
+    seed_everything(seed)
+    m = cfg.meow
+    in_channels = {t: int(x.shape[1]) for t, x in inputs.x.items()}
+    model = MEOW(in_channels, inputs.target, [[t for t, _ in v.contexts] for v in inputs.views],
+                 hidden_channels=m.hidden_channels, out_channels=m.out_channels, dropout=m.dropout)
+    adaptive = cfg.method == "adameow"
+    loss_fn = AdaMEOWLoss(channels=m.out_channels, temperature=m.temperature) if adaptive else \
+        MEOWLoss(temperature=m.temperature, block_size=1024)
+    opt = torch.optim.Adam([*model.parameters(), *loss_fn.parameters()], lr=cfg.train.lr,
+                           weight_decay=cfg.train.weight_decay)
+    # masked views: drawn once per run from their own seeded generator (as the authors' code)
+    masked_x, masked_adjs = _masked_views(inputs, cfg, torch.Generator().manual_seed(seed))
+    start, best, wait, clusterings = 0, float("inf"), 0, None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        loss_fn.load_state_dict(state["loss"])
+        opt.load_state_dict(state["optimizer"])
+        restore_rng(state["rng"])
+        start, best, wait = int(state["epoch"]) + 1, float(state["best"]), int(state["wait"])
+        if state["clusterings"] is not None:
+            clusterings = [Clustering(**c) for c in state["clusterings"]]
+        if state["stopped"]:
+            return model, start
+    epoch = start
+    epochs = range(start, cfg.train.epochs)
+    for epoch in progress(epochs, desc=f"{cfg.method} [{repeat + 1}/{cfg.train.repeats}]", initial=start,
+                          total=cfg.train.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        out = model(inputs, masked_x, masked_adjs)
+        row: dict[str, float] = {}
+        if adaptive:
+            loss = loss_fn(out.fine, out.coarse)
+            row["info"] = float(loss.detach())
+        else:
+            if clusterings is None or epoch % m.cluster_every == 0:
+                clusterings = cluster_prototypes(out.fine.detach(), m.clusters, m.temperature, seed=seed * 100003 + epoch)
+            ids = torch.stack([c.assignment for c in clusterings], dim=1)
+            info = loss_fn(out.coarse, out.fine, ids)
+            proto = proto_nce(out.coarse, clusterings) if m.proto_weight > 0 else info.new_zeros(())
+            loss = info + m.proto_weight * proto
+            row.update(info=float(info.detach()), proto=float(proto.detach()))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        value = float(loss.detach())
+        if value < best:
+            best, wait = value, 0
+        else:
+            wait += 1
+        stop = cfg.train.patience > 0 and wait >= cfg.train.patience
+        dt = time.perf_counter() - t0
+        seconds.append(dt)
+        if run_dir is not None:
+            run_dir.log({"repeat": repeat, "epoch": epoch, "loss": value, **row, "epoch_seconds": dt})
+            run_dir.save_checkpoint({
+                "repeat": repeat, "epoch": epoch, "model": model.state_dict(), "loss": loss_fn.state_dict(),
+                "optimizer": opt.state_dict(), "rng": capture_rng(), "best": best, "wait": wait, "stopped": stop,
+                "clusterings": _clusterings_state(clusterings), "results": results, "seconds": seconds,
+            })
+        if stop:
+            return model, epoch + 1
+    return model, (epoch + 1 if cfg.train.epochs > start else start)
