@@ -2,9 +2,10 @@
 
 GRACE (Zhu et al. 2020) reports 83.3 +- 0.4 % accuracy on Cora (random 10% train / 90% test,
 logistic regression). This script trains the shipped configs ``grace_cora.yaml`` and
-``grace_pot_cora.yaml`` (identical except POT) for the given seeds, through the same trainer as
-``concord graph train``, appends one JSON line per (config, seed) to ``--results`` and prints the
-mean +- std over seeds and the POT - GRACE difference.
+``grace_pot_cora.yaml`` (identical except POT) for the given seeds by running
+``concord graph train`` itself (one run folder per config and seed under ``--runs``, with its
+metrics, plots, checkpoints and report), appends one JSON line per (config, seed) to
+``--results`` and prints the mean +- std over seeds and the POT - GRACE difference.
 
     python benchmarks/graph/reproduce_grace_pot.py --data-root ../shared/data --seeds 0 1 2 3 4
     python benchmarks/graph/reproduce_grace_pot.py --summarize     # table from the results file
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -27,22 +29,22 @@ CONFIGS = HERE.parents[1] / "plugins" / "graph" / "configs"
 CASES = {"grace": "grace_cora.yaml", "grace_pot": "grace_pot_cora.yaml"}
 
 
-def run_one(case: str, seed: int, data_root: str, epochs: int | None, threads: int) -> dict:
-    from concord.run import RunDir, load_config
-    from concord_graph.config import NodeRunConfig
-    from concord_graph.train.node_trainer import train_node_contrast
-
-    overrides = [f"data.root={data_root}", f"seed={seed}", "eval.plot=pca", f"train.threads={threads}"]
+def run_one(case: str, seed: int, data_root: str, epochs: int | None, threads: int, runs: Path) -> dict:
+    out = runs / f"{case}_seed{seed}"
+    cmd = [sys.executable, "-m", "concord_graph.cli", "train", str(CONFIGS / CASES[case]),
+           "--set", f"data.root={data_root}", "--set", f"seed={seed}", "--set", f"train.threads={threads}",
+           "--output", str(out)]
     if epochs is not None:
-        overrides.append(f"train.epochs={epochs}")
-    cfg = load_config(NodeRunConfig, CONFIGS / CASES[case], overrides)
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        report = train_node_contrast(cfg, RunDir(Path(tmp) / "run"), None)
-        wall = time.perf_counter() - t0
-    return {"case": case, "seed": seed, "epochs": cfg.train.epochs, "threads": threads, "test_acc_mean": report["test_acc_mean"],
-            "test_acc_splits_std": report["test_acc_std"], "epoch_seconds_mean": report["epoch_seconds_mean"],
-            "wall_seconds": wall}
+        cmd += ["--set", f"train.epochs={epochs}"]
+    if (out / "config.yaml").exists():
+        cmd.append("--resume")  # continue (or just re-report) an earlier run of this case and seed
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    report = json.loads((out / "report.json").read_text())
+    return {"case": case, "seed": seed, "epochs": report["epochs"], "threads": threads,
+            "test_acc_mean": report["test_acc_mean"], "test_acc_splits_std": report["test_acc_std"],
+            "epoch_seconds_mean": report["epoch_seconds_mean"], "wall_seconds": wall, "run": str(out)}
 
 
 def summarize(path: Path) -> None:
@@ -71,13 +73,15 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1,
                    help="torch / scikit-learn threads (default 1: on a shared 2-core machine more threads spin-wait)")
     p.add_argument("--results", type=Path, default=HERE / "results" / "grace_pot_cora.jsonl")
+    p.add_argument("--runs", type=Path, default=Path("runs") / "graph_reproduce",
+                   help="parent folder of the run folders (default: runs/graph_reproduce)")
     p.add_argument("--summarize", action="store_true", help="only print the table of --results")
     args = p.parse_args()
     if not args.summarize:
         args.results.parent.mkdir(parents=True, exist_ok=True)
         for case in args.cases:
             for seed in args.seeds:
-                row = run_one(case, seed, args.data_root, args.epochs, args.threads)
+                row = run_one(case, seed, args.data_root, args.epochs, args.threads, args.runs)
                 print(json.dumps(row), flush=True)
                 with args.results.open("a") as fh:
                     fh.write(json.dumps(row) + "\n")

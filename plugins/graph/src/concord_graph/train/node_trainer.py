@@ -73,6 +73,8 @@ def train_node_contrast(cfg: NodeRunConfig, run_dir: RunDir | None, resume_state
         seed = cfg.seed + r
         model, losses = _train_one(cfg, data, seed, r, view1, view2, budgets, num_hops, run_dir, state,
                                    results, seconds, rank, world_size)
+        if rank != 0:
+            continue  # the other processes only help training; rank 0 evaluates and reports
         model.eval()
         embeddings = batched_embeddings(model.encoder.encode, data, cfg.train.batch_size, num_hops)
         accs = []
@@ -86,6 +88,8 @@ def train_node_contrast(cfg: NodeRunConfig, run_dir: RunDir | None, resume_state
             run_dir.log({"repeat": r, "epoch": cfg.train.epochs, "test_acc": float(np.mean(accs))})
             run_dir.save_checkpoint({"repeat": r + 1, "epoch": -1, "results": results, "seconds": seconds})
 
+    if rank != 0:
+        return {}
     accs = [a for res in results for a in res["test_acc"]]
     report = {
         "method": cfg.method,
