@@ -56,7 +56,7 @@ def summarize(path: Path) -> None:
     for case, accs in by_case.items():
         a = np.array(list(accs.values())) * 100
         secs = np.mean([r["epoch_seconds_mean"] for r in rows if r["case"] == case])
-        print(f"{case:<12} {str(sorted(accs)):<16} {a.mean():6.2f} +- {a.std():4.2f} %{'':<20} {secs:.2f}")
+        print(f"{case:<12} {sorted(accs)!s:<16} {a.mean():6.2f} +- {a.std():4.2f} %{'':<20} {secs:.2f}")
     if {"grace", "grace_pot"} <= set(by_case):
         common = sorted(set(by_case["grace"]) & set(by_case["grace_pot"]))
         d = np.array([by_case["grace_pot"][s] - by_case["grace"][s] for s in common]) * 100

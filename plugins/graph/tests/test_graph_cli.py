@@ -81,6 +81,10 @@ def test_node_contrast_run_and_exact_resume(tmp_path, monkeypatch, extra):
     assert (report["n_train"], report["n_val"], report["n_test"]) == (12, 12, 96)
     assert (whole / "loss.png").stat().st_size > 0 and (whole / "embeddings_pca.png").stat().st_size > 0
     assert (whole / "checkpoints" / "last.pt").exists()
+    from concord.run import load_checkpoint
+
+    saved = load_checkpoint(whole / "checkpoints" / "model_0.pt")
+    assert saved["embeddings"].shape == (120, 8) and "encoder.convs.0.lin.weight" in saved["model"]
 
     with monkeypatch.context() as m:
         _interrupt_after_epoch(m, 1)

@@ -31,7 +31,7 @@ def test_planetoid_reads_raw_files_offline_without_writing(planetoid_root):
         # the same through the generic loader, with the root one level up (root/planetoid/Cora/raw)
         again = load_graph(planetoid_root.parent, "Cora")
     finally:
-        for root, dirs, files in os.walk(planetoid_root):
+        for root, _, _ in os.walk(planetoid_root):
             os.chmod(root, stat.S_IRWXU)
     assert data.num_nodes == 600 and int(data.train_mask.sum()) == 12 and int(data.val_mask.sum()) == 500
     assert torch.allclose(data.x.sum(1)[data.x.sum(1) > 0], torch.tensor(1.0))  # NormalizeFeatures
@@ -65,10 +65,10 @@ def test_heco_loader_builds_heterodata_with_splits(heco_dir):
 
 
 def test_heco_loader_errors(tmp_path, heco_dir):
-    with pytest.raises(FileNotFoundError, match="labels.npy"):
+    with pytest.raises(FileNotFoundError, match=r"labels\.npy"):
         load_heco(tmp_path)
     os.remove(heco_dir / "val_5.npy")
-    with pytest.raises(FileNotFoundError, match="val_5.npy"):
+    with pytest.raises(FileNotFoundError, match=r"val_5\.npy"):
         load_heco(heco_dir, ratios=(5,))
 
 

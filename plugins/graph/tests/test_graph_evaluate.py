@@ -8,7 +8,13 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
-from concord_graph.evaluate import PROTOCOLS, hetero_probe, kmeans_scores, node_probe, protocol_split
+from concord_graph.evaluate import (
+    PROTOCOLS,
+    hetero_probe,
+    kmeans_scores,
+    node_probe,
+    protocol_split,
+)
 from concord_graph.evaluate.splits import Split
 
 

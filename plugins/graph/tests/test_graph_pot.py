@@ -143,12 +143,12 @@ def test_budget_by_hand():
 @pytest.mark.parametrize("a", [0.0, 0.25, -0.3, 1.5])
 def test_activation_bounds_hold_at_sampled_points(a):
     g = _gen(5)
-    l = torch.randn(200, generator=g) * 2
-    u = l + torch.rand(200, generator=g) * 3
-    rel = linear_bounds(l, u, a)
-    lo, hi = activation_interval(l, u, a)
+    lower = torch.randn(200, generator=g) * 2
+    upper = lower + torch.rand(200, generator=g) * 3
+    rel = linear_bounds(lower, upper, a)
+    lo, hi = activation_interval(lower, upper, a)
     for t in torch.linspace(0, 1, 41):
-        z = l + t * (u - l)
+        z = lower + t * (upper - lower)
         s = torch.clamp(z, min=0) + a * torch.clamp(z, max=0)
         assert bool((rel.lower_slope * z + rel.lower_intercept <= s + 1e-5).all())
         assert bool((rel.upper_slope * z + rel.upper_intercept >= s - 1e-5).all())

@@ -7,6 +7,7 @@
 The config's ``method`` picks the trainer: ``grace`` / ``gca`` (node contrast, ``pot.enabled``
 adds POT) or ``meow`` / ``adameow`` (heterogeneous meta-path contrast). A run writes
 ``config.yaml``, ``metrics.jsonl``, ``checkpoints/last.pt`` (every epoch, atomically),
+``checkpoints/model_<repeat>.pt`` (the trained weights and the embeddings the probe read),
 ``loss.png``, ``embeddings_<tsne|pca>.png`` and ``report.json`` to its output folder.
 """
 

@@ -65,7 +65,7 @@ class AddEdges(GraphAugmentation):
                 "new edges; delete them first or add edges before attaching them"
             )
         ei = store.edge_index
-        count = int(round(self.p * ei.shape[1]))
+        count = round(self.p * ei.shape[1])
         new = _random_edges(n_src, n_dst, count, generator, ei.device, no_self_loops=same_type)
         if self.undirected:
             if not same_type:

@@ -11,8 +11,8 @@ from torch_geometric.data import Data, HeteroData
 from concord.augment.base import random_uniform
 from concord.contract import AugmentationExample, BadInput
 from concord.validation import check_probability
-from concord_graph.augment.graph_augmentation import GraphAugmentation
 from concord_graph.augment.examples import example_graph, example_hetero, same_nodes
+from concord_graph.augment.graph_augmentation import GraphAugmentation
 from concord_graph.graph_input import check_edge_types
 
 __all__ = ["DropEdges", "edge_keep_mask"]

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch_geometric.data import Data, HeteroData
 
-from concord_graph.data.heco import load_heco, heco_folder
+from concord_graph.data.heco import heco_folder, load_heco
 from concord_graph.data.planetoid import PLANETOID_NAMES, load_planetoid
 from concord_graph.data.synthetic import sbm_graph
 

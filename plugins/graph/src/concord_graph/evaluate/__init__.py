@@ -3,7 +3,13 @@ NMI / ARI."""
 
 from concord_graph.evaluate.clustering import kmeans_scores
 from concord_graph.evaluate.embedding_plot import plot_embeddings
-from concord_graph.evaluate.linear_probe import C_GRID, HeteroScores, ProbeResult, hetero_probe, node_probe
+from concord_graph.evaluate.linear_probe import (
+    C_GRID,
+    HeteroScores,
+    ProbeResult,
+    hetero_probe,
+    node_probe,
+)
 from concord_graph.evaluate.splits import PROTOCOLS, Split, protocol_split
 
 __all__ = [

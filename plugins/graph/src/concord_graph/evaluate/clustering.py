@@ -22,7 +22,7 @@ def kmeans_scores(embeddings: torch.Tensor | np.ndarray, labels: torch.Tensor | 
         raise ValueError(f"runs must be >= 1, got {runs}")
     x = as_numpy(embeddings).astype(np.float64)
     y = as_numpy(labels).astype(np.int64)
-    k = int(len(np.unique(y)))
+    k = len(np.unique(y))
     nmi, ari = [], []
     for r in range(runs):
         with threadpool_limits(limits=torch.get_num_threads()):

@@ -3,7 +3,12 @@ PathSim neighbour selection, meta-path contexts, MEOW / AdaMEOW and their losses
 
 from concord_graph.hetero.adameow_loss import AdaMEOWLoss
 from concord_graph.hetero.meow import MEOW, MeowOutput
-from concord_graph.hetero.meow_inputs import MeowInputs, MetaPathView, masked_adjacency, prepare_meow_inputs
+from concord_graph.hetero.meow_inputs import (
+    MeowInputs,
+    MetaPathView,
+    masked_adjacency,
+    prepare_meow_inputs,
+)
 from concord_graph.hetero.meow_loss import MEOWLoss, cluster_weights
 from concord_graph.hetero.metapaths import metapath_graph, resolve_metapath
 from concord_graph.hetero.pathsim import pathsim_top_k

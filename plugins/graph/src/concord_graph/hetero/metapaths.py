@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -27,7 +28,7 @@ def resolve_metapath(data: HeteroData, spec: Sequence[Any]) -> list[EdgeType]:
         if len(spec) < 2:
             raise ValueError(f"a meta-path of node types needs at least two types, got {list(spec)}")
         hops = []
-        for src, dst in zip(spec[:-1], spec[1:]):
+        for src, dst in itertools.pairwise(spec):
             found = [et for et in data.edge_types if et[0] == src and et[2] == dst]
             if len(found) != 1:
                 why = "no" if not found else f"{len(found)} ({found})"

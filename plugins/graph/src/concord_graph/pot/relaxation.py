@@ -49,11 +49,13 @@ def _sigma(z: Tensor, a: Tensor | float) -> Tensor:
     return torch.clamp(z, min=0) + a * torch.clamp(z, max=0)
 
 
-def activation_interval(l: Tensor, u: Tensor, a: Tensor | float) -> tuple[Tensor, Tensor]:
-    """Exact range of :math:`\\sigma` over ``[l, u]`` (elementwise; also for :math:`a < 0`)."""
-    sl, su = _sigma(l, a), _sigma(u, a)
+def activation_interval(lower: Tensor, upper: Tensor, a: Tensor | float) -> tuple[Tensor, Tensor]:
+    """Exact range of :math:`\\sigma` over ``[lower, upper]`` (elementwise; also for :math:`a < 0`)."""
+    sl, su = _sigma(lower, a), _sigma(upper, a)
+    if (isinstance(a, float) and a >= 0) or (isinstance(a, Tensor) and bool((a >= 0).all())):
+        return sl, su  # monotone: the ends map to the ends
     lo, hi = torch.minimum(sl, su), torch.maximum(sl, su)
-    spans_zero = (l < 0) & (u > 0)
+    spans_zero = (lower < 0) & (upper > 0)
     zero = torch.zeros_like(lo)
     lo = torch.where(spans_zero, torch.minimum(lo, zero), lo)
     hi = torch.where(spans_zero, torch.maximum(hi, zero), hi)
@@ -70,8 +72,9 @@ class LinearBounds:
     upper_intercept: Tensor
 
 
-def linear_bounds(l: Tensor, u: Tensor, a: Tensor | float) -> LinearBounds:
-    """CROWN linear bounds of :math:`\\sigma` on ``[l, u]`` (see the module docstring)."""
+def linear_bounds(lower: Tensor, upper: Tensor, a: Tensor | float) -> LinearBounds:
+    """CROWN linear bounds of :math:`\\sigma` on ``[lower, upper]`` (:math:`[l, u]` in the module docstring)."""
+    l, u = lower, upper  # noqa: E741 - the symbols of the paper
     a_t = torch.as_tensor(a, dtype=l.dtype, device=l.device).expand_as(l)
     pos = l >= 0
     neg = u <= 0

@@ -88,6 +88,7 @@ def train_meow(cfg: MeowRunConfig, run_dir: RunDir | None, resume_state: dict[st
         results.append(res)
         if run_dir is not None:
             run_dir.log({"repeat": r, "epoch": cfg.train.epochs, **{k: v for k, v in res.items() if k != "repeat"}})
+            run_dir.save_checkpoint({"model": model.state_dict(), "embeddings": embedding}, f"model_{r}.pt")
             run_dir.save_checkpoint({"repeat": r + 1, "epoch": -1, "results": results, "seconds": seconds})
 
     main = cfg.eval.labels_per_class[0]

@@ -86,6 +86,7 @@ def train_node_contrast(cfg: NodeRunConfig, run_dir: RunDir | None, resume_state
                         "n_test": res.n_test, "final_loss": losses[-1] if losses else float("nan")})
         if run_dir is not None:
             run_dir.log({"repeat": r, "epoch": cfg.train.epochs, "test_acc": float(np.mean(accs))})
+            run_dir.save_checkpoint({"model": model.state_dict(), "embeddings": embeddings}, f"model_{r}.pt")
             run_dir.save_checkpoint({"repeat": r + 1, "epoch": -1, "results": results, "seconds": seconds})
 
     if rank != 0:
