@@ -36,23 +36,27 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batches", type=int, default=40)
     p.add_argument("--out", default="runs/throughput.json")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   help="config override for every method, e.g. model.length_buckets=false")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     import os
 
     results: dict[str, object] = {"threads": args.threads, "torch": torch.__version__,
+                                  "overrides": args.overrides,
                                   "load_average_at_start": os.getloadavg()}
     data = None
     model = None
     for method in args.methods:
         cfg = load_config(SequenceConfig, ROOT / "plugins/sequence/configs" / f"{method}_beauty.yaml",
-                          [f"data.root={args.data_root}"])
+                          [f"data.root={args.data_root}", *args.overrides])
         if data is None:
             data = load_dataset(root=cfg.data.root, name=cfg.data.name, max_len=cfg.data.max_len).split
         torch.manual_seed(0)
         m = cfg.model
         model = SASRec(data.n_items, max_len=cfg.data.max_len, hidden=m.hidden, layers=m.layers, heads=m.heads,
-                       inner=m.inner, hidden_dropout=m.hidden_dropout, attn_dropout=m.attn_dropout)
+                       inner=m.inner, hidden_dropout=m.hidden_dropout, attn_dropout=m.attn_dropout,
+                       length_buckets=m.length_buckets)
         runner = build_method(cfg, model, data, torch.Generator().manual_seed(0), torch.device("cpu"))
         perm = np.random.default_rng(0).permutation(len(data.train_user))
         bs = cfg.train.batch_size
