@@ -62,7 +62,7 @@ def main() -> int:
         from recbole.utils import get_trainer
 
         torch.set_num_threads(args.threads)
-        config, model, dataset, train_data, valid_data, test_data = load_data_and_model(args.saved)
+        config, model, _dataset, _train, _valid, test_data = load_data_and_model(args.saved)
         trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
         t0 = time.time()
         test = trainer.evaluate(test_data, load_best_model=False, show_progress=False)
