@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import torch
 
 from concord.augment.compose import Compose
 
 __all__ = ["build_view", "edge_drop_rate"]
 
 
-def build_view(steps: list[dict[str, Any]]) -> Compose:
-    """A :class:`concord.augment.Compose` of registered augmentations (an empty list: identity)."""
+def _identity(data: Any, *, generator: torch.Generator | None = None) -> Any:
+    return data
+
+
+def build_view(steps: list[dict[str, Any]]) -> Callable[..., Any]:
+    """A :class:`concord.augment.Compose` of registered augmentations; an empty list is the
+    unaugmented graph itself."""
     if not steps:
-        return Compose(steps=[{"name": "graph.drop_edges", "p": 0.0}])
+        return _identity
     return Compose(steps=steps)
 
 
