@@ -69,8 +69,6 @@ class MEOW(nn.Module):
         self.attention = SemanticAttention(out_channels, dropout=dropout)
         self.project = nn.Linear(out_channels, out_channels)
         self.dropout = nn.Dropout(dropout)
-        for m in self.fc.values():
-            nn.init.xavier_normal_(m.weight, gain=1.414)
 
     def _features(self, node_type: str, x: Tensor) -> Tensor:
         return nn.functional.elu(self.dropout(self.fc[node_type](x)))
