@@ -17,11 +17,16 @@ import argparse
 import json
 import resource
 import time
+from pathlib import Path
 
 import torch
 
 
 def _rss_mib() -> float:
+    """Peak resident memory of this process so far (``VmHWM``, not inherited across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -54,6 +54,11 @@ def _epoch(step, opt, batch, g) -> float:
 
 
 def _peak_rss_mib() -> float:
+    """This process's peak resident memory (``VmHWM``; unlike ``ru_maxrss`` it is not inherited
+    from the process that started this one)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

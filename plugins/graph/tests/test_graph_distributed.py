@@ -53,3 +53,29 @@ def test_two_processes_match_one_on_the_global_batch():
         torch.testing.assert_close(r["loss"], loss, rtol=1e-5, atol=1e-6)
         for name, g in grads.items():
             torch.testing.assert_close(r["grads"][name], g, rtol=1e-4, atol=1e-6, msg=f"gradient of {name}")
+
+
+def _train_worker(rank, world_size, cfg, folder):
+    from concord.run import RunDir
+    from concord_graph.train.node_trainer import train_node_contrast
+
+    torch.set_num_threads(1)
+    run_dir = RunDir(folder) if rank == 0 else None
+    return train_node_contrast(cfg, run_dir, None, rank=rank, world_size=world_size)
+
+
+@pytest.mark.distributed
+def test_trainer_under_two_processes_reports_from_rank_zero(tmp_path):
+    from concord.run import load_config
+    from concord_graph.config import NodeRunConfig
+
+    cfg = load_config(NodeRunConfig, None, [
+        "data.name=sbm", "data.generated={num_nodes: 160, num_classes: 4, num_edges: 500, num_features: 8}",
+        "encoder.out_channels=8", "encoder.projection_channels=8", "pot.enabled=true", "train.epochs=2",
+        "train.batch_size=32", "eval.splits=1", "eval.plot=pca",
+    ])
+    reports = run_distributed(_train_worker, 2, cfg, str(tmp_path / "run"))
+    assert reports[1] == {}
+    assert reports[0]["mode"] == "mini_batch_32" and 0.0 <= reports[0]["test_acc_mean"] <= 1.0
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 3  # two epochs and the evaluation, written once
