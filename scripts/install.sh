@@ -7,7 +7,8 @@
 # The environment is $CONCORD_VENV (default: .venv in the repository root). torch and setuptools
 # are pinned by constraints.txt (a CPU build of torch 2.13.0; see ../shared/ENVIRONMENT.md).
 # A plugin that needs extra set-up (e.g. building a wheel) ships plugins/<domain>/install.sh,
-# which is run with the venv path before the plugin is installed: no plugin edits this file.
+# run as `bash install.sh VENV MODE` (MODE: runtime or test) before the plugin is installed:
+# no plugin edits this file.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${CONCORD_VENV:-$root/.venv}"
@@ -39,7 +40,7 @@ pipi --no-build-isolation -e "$root/core[$core_extras]"
 for plugin in "$root"/plugins/*/; do
   [ -f "$plugin/pyproject.toml" ] || continue
   if [ -f "$plugin/install.sh" ]; then
-    bash "$plugin/install.sh" "$venv"
+    bash "$plugin/install.sh" "$venv" "${extra:-runtime}"
   fi
   if [ -n "$extra" ]; then
     pipi --no-build-isolation -e "${plugin%/}[test]"

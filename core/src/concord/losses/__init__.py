@@ -9,6 +9,7 @@ from concord.losses.l2 import L2
 from concord.losses.nt_xent import NTXent
 from concord.losses.pseudo_huber import PseudoHuber
 from concord.losses.sup_con import SupCon
+from concord.losses.two_view import TwoViewBatch, two_view_batch
 
 __all__ = [
     "DCL",
@@ -22,4 +23,6 @@ __all__ = [
     "NTXent",
     "PseudoHuber",
     "SupCon",
+    "TwoViewBatch",
+    "two_view_batch",
 ]

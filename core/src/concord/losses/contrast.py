@@ -112,7 +112,10 @@ def _block(
     positive_scale: Tensor | None,
     empty_positives: str,
 ) -> tuple[Tensor, Tensor]:
-    logits = (q @ k.T).float() / temperature
+    logits = q @ k.T
+    if logits.dtype in (torch.float16, torch.bfloat16):
+        logits = logits.float()  # softmax statistics in float32; float64 stays float64
+    logits = logits / temperature
     rows = torch.arange(i1 - i0, device=logits.device)
     scale = None if positive_scale is None else positive_scale[i0:i1]
 

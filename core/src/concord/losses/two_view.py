@@ -1,4 +1,5 @@
-"""The 2N-sample layout shared by NT-Xent and DCL: both views are queries and keys.
+"""The 2N-sample layout shared by NT-Xent and DCL (public: plugins building 2N-sample losses on
+:func:`concord.losses.contrast.contrast_terms` use it too): both views are queries and keys.
 
 Global keys are ``[Z1; Z2]`` (every process's first views, then every process's second views,
 in rank order). Local query ``i`` of view 1 sits at key row ``offset + i``; its positive is the

@@ -14,10 +14,22 @@ __all__ = ["progress"]
 T = TypeVar("T")
 
 
-def progress(iterable: Iterable[T], *, desc: str = "", total: int | None = None, **kwargs: Any) -> Iterator[T]:
-    """``tqdm(iterable)`` with concord's defaults; a plain iterator when tqdm is not installed."""
-    flag = os.environ.get("CONCORD_PROGRESS")
-    disable = None if flag is None else flag.strip() in ("0", "false", "no")
+def progress(
+    iterable: Iterable[T],
+    *,
+    desc: str = "",
+    total: int | None = None,
+    disable: bool | None = None,
+    **kwargs: Any,
+) -> Iterator[T]:
+    """``tqdm(iterable)`` with concord's defaults; a plain iterator when tqdm is not installed.
+
+    ``disable=True`` hides the bar (e.g. on every rank but 0); ``None`` follows
+    ``CONCORD_PROGRESS`` and otherwise shows the bar only on a terminal.
+    """
+    if disable is None:
+        flag = os.environ.get("CONCORD_PROGRESS")
+        disable = None if flag is None else flag.strip() in ("0", "false", "no")
     try:
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - depends on the environment
