@@ -82,13 +82,12 @@ def test_atomic_inter_errors(tmp_path):
 
 def test_movielens_atomic_file_shipped_in_the_recbole_wheel():
     """Real RecBole atomic data: the ML-100K files inside the recbole 1.2.1 wheel, which the test
-    extra installs without dependencies (plugins/sequence/install.sh). RecBole is not imported."""
-    import importlib.util
+    set-up extracts into the environment (plugins/sequence/install.sh). RecBole is not imported."""
+    import sys
     from pathlib import Path
 
-    spec = importlib.util.find_spec("recbole")
-    assert spec is not None and spec.origin, "install the test extra: bash scripts/install.sh --test"
-    path = Path(spec.origin).parent / "dataset_example" / "ml-100k" / "ml-100k.inter"
+    path = Path(sys.prefix) / "share" / "concord-sequence" / "ml-100k" / "ml-100k.inter"
+    assert path.is_file(), f"{path} is missing: run bash scripts/install.sh --test"
     d = read_atomic_inter(path)
     assert len(d) == 100_000
     assert len(np.unique(d.user)) == 943 and len(np.unique(d.item)) == 1682
