@@ -21,6 +21,28 @@ def test_two_view_losses(loss):
     assert torch.autograd.gradcheck(loss, (_t(5, 3), _t(5, 3, seed=1)))
 
 
+@pytest.mark.parametrize("loss", [NTXent(temperature=0.3), NTXent(block_size=2), DCL(block_size=3)],
+                         ids=["nt_xent", "nt_xent-blocks", "dcl-blocks"])
+def test_second_order_gradients(loss):
+    """Bilevel / meta-gradient users (MCLRec's exact option) differentiate the backward pass:
+    the in-place masking and the single-buffer log-sum-exp backward must stay twice
+    differentiable."""
+    assert torch.autograd.gradgradcheck(loss, (_t(5, 3), _t(5, 3, seed=1)))
+
+
+def test_log_sum_exp_backward_equals_torch():
+    from concord.losses.contrast import _LogSumExp
+
+    x = _t(4, 6)
+    with torch.no_grad():
+        x[1, 2] = float("-inf")  # a masked entry: gradient exactly 0
+    g = _t(4, seed=3).detach()
+    (mine,) = torch.autograd.grad(_LogSumExp.apply(x), x, g)
+    (want,) = torch.autograd.grad(torch.logsumexp(x, dim=1), x, g)
+    assert torch.equal(_LogSumExp.apply(x), torch.logsumexp(x, dim=1))
+    assert torch.allclose(mine, want, rtol=0, atol=1e-15) and mine[1, 2] == 0
+
+
 def test_info_nce_with_labels_sampler_and_negatives():
     y = torch.tensor([0, 1, 0, 1, 2])
     loss = InfoNCE(temperature=0.5, sampler="labels", block_size=2)

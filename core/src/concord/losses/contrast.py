@@ -112,25 +112,31 @@ def _block(
     positive_scale: Tensor | None,
     empty_positives: str,
 ) -> tuple[Tensor, Tensor]:
+    # 1/tau is folded into the (B, D) queries, not applied to the (B, M) logits: one B x M
+    # tensor fewer in the forward and the backward pass; the gradient still reaches tau.
+    q = q / temperature
     logits = q @ k.T
     if logits.dtype in (torch.float16, torch.bfloat16):
         logits = logits.float()  # softmax statistics in float32; float64 stays float64
-    logits = logits / temperature
     rows = torch.arange(i1 - i0, device=logits.device)
     scale = None if positive_scale is None else positive_scale[i0:i1]
 
     if positive_index is not None:
         pos_col = positive_index[i0:i1]
-        pos_logit = logits[rows, pos_col]  # a copy: the in-place masking below leaves it intact
-        # Mask in place: `logits` is this block's own buffer and nothing saved for backward reads
-        # it before the log-sum-exp, so no second N x M tensor (mask or copy) is made.
-        if self_index is not None:
-            s = self_index[i0:i1]
-            has_self = s >= 0
-            logits[rows[has_self], s[has_self]] = _NEG_INF
-        if decoupled:
-            logits[rows, pos_col] = _NEG_INF
-        lse = torch.logsumexp(logits, dim=1)
+        # <q_i, k_p(i)> from the (B, D) rows: its backward needs no dense B x M scatter.
+        pos_logit = (q.to(logits.dtype) * k[pos_col].to(logits.dtype)).sum(dim=1)
+        # Masked entries are constants of the loss, so their gradient is zero -- which the
+        # log-sum-exp's backward already gives them (exp(-inf - lse) = 0). The masking is done in
+        # place and outside autograd: `logits` is this block's own buffer, the matmul that made
+        # it does not keep it for backward, and no mask, copy or masked gradient is materialised.
+        with torch.no_grad():
+            if self_index is not None:
+                s = self_index[i0:i1]
+                has_self = s >= 0
+                logits[rows[has_self], s[has_self]] = _NEG_INF
+            if decoupled:
+                logits[rows, pos_col] = _NEG_INF
+        lse = _LogSumExp.apply(logits)
         _check_denominator(lse, decoupled, i0)
         pos_term = pos_logit if scale is None else pos_logit * scale
         return lse - pos_term, torch.ones_like(pos_logit, dtype=torch.bool)
@@ -160,6 +166,32 @@ def _block(
     pos_term = pos_mean if scale is None else pos_mean * scale
     loss = torch.where(valid, lse - pos_term, torch.zeros_like(lse))
     return loss, valid
+
+
+class _LogSumExp(torch.autograd.Function):
+    """Row-wise log-sum-exp of a ``(B, M)`` matrix whose backward makes one ``B x M`` tensor.
+
+    ``torch.logsumexp``'s backward, ``g * exp(x - lse)``, allocates three (the difference, its
+    exponential, the product); here the softmax is formed in place in a single buffer. When the
+    backward itself is differentiated (``create_graph=True``, e.g. a bilevel meta-gradient), it
+    is written out of place so that autograd can record it; the result is the same.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        lse = torch.logsumexp(x, dim=1)
+        ctx.save_for_backward(x, lse)
+        return lse
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        x, lse = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            return grad[:, None] * torch.exp(x - lse[:, None])
+        p = x - lse[:, None]
+        p.exp_()
+        p.mul_(grad[:, None])
+        return p
 
 
 def _check_denominator(lse: Tensor, decoupled: bool, i0: int) -> None:
