@@ -178,3 +178,44 @@ def test_single_process_functions_are_identity():
     loss = x.sum()
     assert distributed.scale_for_ddp(loss) is loss
     torch.testing.assert_close(distributed.global_mean(torch.tensor(6.0), 3), torch.tensor(2.0))
+
+
+def test_init_from_env_outside_torchrun(monkeypatch):
+    from concord.distributed import init_from_env
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert init_from_env() == (0, 1)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert init_from_env() == (0, 1)
+    monkeypatch.setenv("WORLD_SIZE", "two")
+    with pytest.raises(ValueError, match="WORLD_SIZE must be an integer"):
+        init_from_env()
+
+
+def test_init_from_env_joins_the_group_torchrun_describes():
+    """Two processes given torchrun's environment variables join one gloo group."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = (
+        "import torch, torch.distributed as dist\n"
+        "from concord.distributed import init_from_env\n"
+        "r, w = init_from_env()\n"
+        "x = torch.tensor([r + 1.0]); dist.all_reduce(x)\n"
+        "print(r, w, int(x.item())); dist.destroy_process_group()\n"
+    )
+    procs = []
+    for r in range(2):
+        env = dict(os.environ, WORLD_SIZE="2", RANK=str(r), LOCAL_RANK=str(r),
+                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS="1")
+        procs.append(subprocess.Popen([sys.executable, "-c", code], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+    assert sorted(out.split() for out, _ in outs) == [["0", "2", "3"], ["1", "2", "3"]]

@@ -28,6 +28,7 @@ Uneven local batch sizes are supported (sizes are exchanged first).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -40,11 +41,39 @@ __all__ = [
     "gather",
     "gather_no_grad",
     "global_mean",
+    "init_from_env",
     "is_distributed",
     "rank",
     "scale_for_ddp",
     "world_size",
 ]
+
+
+def init_from_env() -> tuple[int, int]:
+    """Join the process group that ``torchrun`` describes in the environment (``WORLD_SIZE``,
+    ``RANK``, ``MASTER_ADDR`` / ``MASTER_PORT``), once; returns ``(rank, world_size)``.
+
+    Outside ``torchrun`` (``WORLD_SIZE`` unset or 1) nothing is initialised and ``(0, 1)`` is
+    returned. Backend: ``nccl`` when CUDA is available (each process takes the GPU
+    ``LOCAL_RANK``), ``gloo`` otherwise. Every plugin's ``train`` command calls this first, so
+    ``torchrun --nproc-per-node N $(which concord) <domain> train CONFIG`` runs it distributed.
+    """
+    raw = os.environ.get("WORLD_SIZE", "1")
+    try:
+        world = int(raw)
+    except ValueError:
+        raise ValueError(f"WORLD_SIZE must be an integer, got {raw!r}") from None
+    if world <= 1:
+        return 0, 1
+    if not dist.is_available():
+        raise RuntimeError("WORLD_SIZE > 1 but this torch build has no torch.distributed")
+    if not dist.is_initialized():
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+            dist.init_process_group("nccl")
+        else:
+            dist.init_process_group("gloo")
+    return dist.get_rank(), dist.get_world_size()
 
 
 def is_distributed() -> bool:

@@ -39,8 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     @report_errors
     def run() -> int:
+        from concord.distributed import init_from_env
         from concord_graph.config import NodeRunConfig, schema_for
-        from concord_graph.train.launch import init_from_env
 
         schema = schema_for(args.config, args.overrides)
         rank, world = init_from_env()

@@ -31,11 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     @report_errors
     def run() -> int:
         from concord import distributed
+        from concord.distributed import init_from_env
         from concord.run import RunDir, load_config
         from concord_sequence.training.config import SequenceConfig
-        from concord_sequence.training.loop import init_distributed, train
+        from concord_sequence.training.loop import train
 
-        init_distributed()
+        init_from_env()
         if distributed.rank() == 0:
             started = start_run(args, SequenceConfig, default_name="sequence")
             directory, state, cfg = started.dir, started.resume_state, started.config

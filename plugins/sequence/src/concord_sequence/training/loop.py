@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from typing import Any
@@ -25,18 +24,10 @@ from concord_sequence.models.sasrec import SASRec
 from concord_sequence.training.config import SequenceConfig
 from concord_sequence.training.methods import build_method
 
-__all__ = ["REPORT_KEYS", "init_distributed", "train"]
+__all__ = ["REPORT_KEYS", "train"]
 
 REPORT_KEYS = ("test_hr@5", "test_hr@10", "test_hr@20", "test_ndcg@5", "test_ndcg@10", "test_ndcg@20",
                "test_mrr", "best_epoch")
-
-
-def init_distributed() -> None:
-    """Join the process group ``torchrun`` describes (``WORLD_SIZE > 1``), once."""
-    import torch.distributed as dist
-
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
 
 
 def _say(msg: str) -> None:
