@@ -216,6 +216,6 @@ def test_init_from_env_joins_the_group_torchrun_describes():
         procs.append(subprocess.Popen([sys.executable, "-c", code], env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outs = [p.communicate(timeout=120) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_, err) in zip(procs, outs):
         assert p.returncode == 0, err
     assert sorted(out.split() for out, _ in outs) == [["0", "2", "3"], ["1", "2", "3"]]

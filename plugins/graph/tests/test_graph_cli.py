@@ -150,3 +150,23 @@ def test_shipped_configs_load():
     for p in folder.glob("*.yaml"):
         cfg = load_config(schema_for(p, []), p)
         assert cfg.data.root == "data"
+
+
+def test_cli_under_torchrun_two_processes(tmp_path):
+    """``torchrun --nproc-per-node 2 concord graph train`` (mini-batch mode, gloo) end to end:
+    one run folder, written by rank 0, with the documented report."""
+    import os
+    import subprocess
+    import sys
+
+    cfg = _node_config(tmp_path, train={"epochs": 2, "lr": 0.01, "threads": 1, "batch_size": 40})
+    concord = str(Path(sys.executable).parent / "concord")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           concord, "graph", "train", str(cfg), "-o", str(tmp_path / "run")]
+    env = dict(os.environ, CONCORD_PROGRESS="0", OMP_NUM_THREADS="1")
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert {"test_acc_mean", "test_acc_std"} <= set(report) and report["world_size"] == 2
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows if "loss" in r] == [0, 1]

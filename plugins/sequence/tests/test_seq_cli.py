@@ -165,3 +165,25 @@ def test_sampled_metrics_negatives_saved_beside_the_run_and_reused(tmp_path, cha
     report = json.loads((out / "report.json").read_text())
     assert report["test_hr@10"] == 1.0  # 6 candidates: every rank is <= 6
     assert report["test_mrr"] > 0.5  # the chain is learnt: far above chance (mean 1/rank ~ 0.41)
+
+
+def test_cli_under_torchrun_two_processes(tmp_path, chain):
+    """``torchrun --nproc-per-node 2 concord sequence train`` (DDP, gloo) end to end: one run
+    folder, written by rank 0, with the documented report."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    chain_file, _ = chain
+    cfg = _config(tmp_path, chain_file, method="cl4srec")
+    concord = str(Path(sys.executable).parent / "concord")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           concord, "sequence", "train", str(cfg), "-o", str(tmp_path / "run"), "--set", "train.epochs=2"]
+    env = dict(os.environ, CONCORD_PROGRESS="0", OMP_NUM_THREADS="1")
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert set(report) == set(REPORT_KEYS)
+    assert report["best_epoch"] in (0, 1)
+    assert json.loads((tmp_path / "run" / "run_summary.json").read_text())["world_size"] == 2

@@ -109,6 +109,7 @@ def train_node_contrast(cfg: NodeRunConfig, run_dir: RunDir | None, resume_state
         "final_loss": results[-1]["final_loss"],
         "epoch_seconds_mean": float(np.mean(seconds)) if seconds else 0.0,
         "mode": "full_batch" if cfg.train.batch_size is None else f"mini_batch_{cfg.train.batch_size}",
+        "world_size": world_size,
     }
     if run_dir is not None and embeddings is not None:
         run_dir.plot_metrics(["loss", "nce", "pot"], "loss.png")
