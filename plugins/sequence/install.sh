@@ -11,9 +11,14 @@ mode="${2:-runtime}"
 [ "$mode" = "test" ] || exit 0
 dest="$venv/share/concord-sequence/ml-100k"
 [ -s "$dest/ml-100k.inter" ] && exit 0
-cache="${CONCORD_CACHE:-$HOME/.cache/concord}/wheels"
+cache="${CONCORD_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/concord}/wheels"
 mkdir -p "$cache"
 wheel=$(ls "$cache"/recbole-1.2.1-*.whl 2>/dev/null | head -n1 || true)
+# a cached wheel that is not a readable zip (an interrupted copy) is fetched again
+if [ -n "$wheel" ] && ! "$venv/bin/python" -c 'import sys, zipfile; sys.exit(zipfile.ZipFile(sys.argv[1]).testzip() is not None)' "$wheel" 2>/dev/null; then
+  rm -f "$wheel"
+  wheel=""
+fi
 if [ -z "$wheel" ]; then
   out=$("$venv/bin/python" -m pip download --disable-pip-version-check -q --no-deps \
         --only-binary=:all: -d "$cache" "recbole==1.2.1" 2>&1) \
