@@ -24,6 +24,7 @@ from concord_graph.hetero.meow_inputs import MeowInputs, masked_adjacency, prepa
 from concord_graph.hetero.meow_loss import MEOWLoss
 from concord_graph.hetero.proto_nce import proto_nce
 from concord_graph.hetero.prototypes import Clustering, cluster_prototypes
+from concord_graph.train.resume import ResumePoint
 
 __all__ = ["train_meow"]
 
@@ -64,16 +65,12 @@ def train_meow(cfg: MeowRunConfig, run_dir: RunDir | None, resume_state: dict[st
         raise ValueError(f"node type {inputs.target!r} has no labels `y` to evaluate with")
     splits = {r: _split(store, r) for r in cfg.eval.labels_per_class}
 
-    results: list[dict[str, Any]] = list(resume_state["results"]) if resume_state else []
-    seconds: list[float] = list(resume_state.get("seconds", [])) if resume_state else []
-    start_repeat = int(resume_state["repeat"]) if resume_state else 0
-    if resume_state is not None and run_dir is not None:
-        start_epoch = int(resume_state["epoch"]) + 1
-        run_dir.keep_metrics(lambda row: (row.get("repeat", 0), row.get("epoch", -1)) < (start_repeat, start_epoch))
+    point = ResumePoint.restore(resume_state, run_dir)
+    results, seconds, start_repeat = point.results, point.seconds, point.start_repeat
 
     embedding = None
     for r in range(start_repeat, cfg.train.repeats):
-        state = resume_state if (resume_state is not None and r == start_repeat and resume_state["epoch"] >= 0) else None
+        state = point.state_for(r)
         seed = cfg.seed + r
         model, stopped = _train_one(cfg, inputs, seed, r, run_dir, state, results, seconds)
         model.eval()

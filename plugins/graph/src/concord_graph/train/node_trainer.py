@@ -21,6 +21,7 @@ from concord_graph.evaluate.linear_probe import node_probe
 from concord_graph.evaluate.splits import protocol_split
 from concord_graph.graph_input import check_data
 from concord_graph.nn.gcn_encoder import GCNEncoder
+from concord_graph.train.resume import ResumePoint
 from concord_graph.train.views import build_view, edge_drop_rate
 
 __all__ = ["train_node_contrast"]
@@ -60,16 +61,12 @@ def train_node_contrast(cfg: NodeRunConfig, run_dir: RunDir | None, resume_state
     num_hops = cfg.train.num_hops or cfg.encoder.num_layers
     splits = 1 if cfg.eval.protocol == "public" else cfg.eval.splits
 
-    results: list[dict[str, Any]] = list(resume_state["results"]) if resume_state else []
-    seconds: list[float] = list(resume_state.get("seconds", [])) if resume_state else []
-    start_repeat = int(resume_state["repeat"]) if resume_state else 0
-    if resume_state is not None and run_dir is not None:
-        start_epoch = int(resume_state["epoch"]) + 1
-        run_dir.keep_metrics(lambda row: (row.get("repeat", 0), row.get("epoch", -1)) < (start_repeat, start_epoch))
+    point = ResumePoint.restore(resume_state, run_dir)
+    results, seconds, start_repeat = point.results, point.seconds, point.start_repeat
 
     embeddings = None
     for r in range(start_repeat, cfg.train.repeats):
-        state = resume_state if (resume_state is not None and r == start_repeat and resume_state["epoch"] >= 0) else None
+        state = point.state_for(r)
         seed = cfg.seed + r
         model, losses = _train_one(cfg, data, seed, r, view1, view2, budgets, num_hops, run_dir, state,
                                    results, seconds, rank, world_size)
