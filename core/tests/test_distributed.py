@@ -192,8 +192,8 @@ def test_init_from_env_outside_torchrun(monkeypatch):
         init_from_env()
 
 
-def test_init_from_env_joins_the_group_torchrun_describes():
-    """Two processes given torchrun's environment variables join one gloo group."""
+def _torchrun_like(code: str) -> list[str]:
+    """Run ``code`` in two processes with the environment torchrun gives; their stdouts."""
     import os
     import socket
     import subprocess
@@ -202,13 +202,6 @@ def test_init_from_env_joins_the_group_torchrun_describes():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    code = (
-        "import torch, torch.distributed as dist\n"
-        "from concord.distributed import init_from_env\n"
-        "r, w = init_from_env()\n"
-        "x = torch.tensor([r + 1.0]); dist.all_reduce(x)\n"
-        "print(r, w, int(x.item())); dist.destroy_process_group()\n"
-    )
     procs = []
     for r in range(2):
         env = dict(os.environ, WORLD_SIZE="2", RANK=str(r), LOCAL_RANK=str(r),
@@ -218,4 +211,43 @@ def test_init_from_env_joins_the_group_torchrun_describes():
     outs = [p.communicate(timeout=120) for p in procs]
     for p, (_, err) in zip(procs, outs):
         assert p.returncode == 0, err
-    assert sorted(out.split() for out, _ in outs) == [["0", "2", "3"], ["1", "2", "3"]]
+    return [out for out, _ in outs]
+
+
+def test_init_from_env_joins_the_group_torchrun_describes():
+    """Two processes given torchrun's environment variables join one gloo group."""
+    code = (
+        "import torch, torch.distributed as dist\n"
+        "from concord.distributed import init_from_env\n"
+        "r, w = init_from_env()\n"
+        "x = torch.tensor([r + 1.0]); dist.all_reduce(x)\n"
+        "print(r, w, int(x.item())); dist.destroy_process_group()\n"
+    )
+    outs = _torchrun_like(code)
+    assert sorted(out.split() for out in outs) == [["0", "2", "3"], ["1", "2", "3"]]
+
+
+def test_launched_waits_for_every_rank_then_destroys_the_group():
+    """``launched()``: a rank that finishes first leaves the block only after the slow rank
+    does (the barrier), both leave with no process group, and an exception inside the block
+    destroys the group too and propagates. Each rank prints (rank, block end, exit time)."""
+    code = (
+        "import time, torch, torch.distributed as dist\n"
+        "from concord.distributed import launched\n"
+        "with launched() as (r, w):\n"
+        "    assert dist.is_initialized() and w == 2\n"
+        "    time.sleep(1.5 if r == 0 else 0.0)\n"
+        "    done = time.time()\n"
+        "left = time.time()\n"
+        "assert not dist.is_initialized()\n"
+        "try:\n"
+        "    with launched():\n"
+        "        raise KeyError('boom')\n"
+        "except KeyError:\n"
+        "    pass\n"
+        "assert not dist.is_initialized()\n"
+        "print(r, done, left)\n"
+    )
+    rows = sorted(tuple(float(v) for v in out.split()) for out in _torchrun_like(code))
+    (_, slow_done, _), (_, _, fast_left) = rows
+    assert fast_left >= slow_done

@@ -29,6 +29,8 @@ Uneven local batch sizes are supported (sizes are exchanged first).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -43,6 +45,7 @@ __all__ = [
     "global_mean",
     "init_from_env",
     "is_distributed",
+    "launched",
     "rank",
     "scale_for_ddp",
     "world_size",
@@ -74,6 +77,32 @@ def init_from_env() -> tuple[int, int]:
         else:
             dist.init_process_group("gloo")
     return dist.get_rank(), dist.get_world_size()
+
+
+@contextmanager
+def launched() -> Iterator[tuple[int, int]]:
+    """:func:`init_from_env` for the length of a ``with`` block, and a clean exit afterwards.
+
+    Yields ``(rank, world_size)``. When this call created the process group, leaving the block
+    normally waits for every process (a barrier, so no rank tears down gloo's connections while
+    another still writes its report) and destroys the group; leaving it with an exception destroys
+    the group without waiting. Without this a rank that reaches interpreter exit while the group
+    is alive can abort in gloo's destructors ("terminate called without an active exception",
+    SIGABRT) and ``torchrun`` reports the whole run as failed. Each plugin CLI's ``train`` runs
+    inside this block.
+    """
+    created = dist.is_available() and not dist.is_initialized()
+    rank_, world = init_from_env()
+    created = created and world > 1
+    try:
+        yield rank_, world
+    except BaseException:
+        if created and dist.is_initialized():
+            dist.destroy_process_group()
+        raise
+    if created and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def is_distributed() -> bool:

@@ -35,47 +35,55 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
 
-    from concord.run import load_checkpoint, load_config, report_errors, start_run
+    from concord.run import report_errors
 
     @report_errors
     def run() -> int:
-        from concord.distributed import init_from_env
-        from concord_graph.config import NodeRunConfig, schema_for
+        from concord.distributed import launched
+        from concord_graph.config import schema_for
 
         schema = schema_for(args.config, args.overrides)
-        rank, world = init_from_env()
-        run_dir, cfg, state = None, None, None
-        if world > 1:
-            import torch.distributed as dist
-
-            if not args.output:
-                raise ValueError("under torchrun pass --output: every process must use the same run folder")
-            if rank == 0:
-                started = start_run(args, schema)
-                run_dir, cfg, state = started.dir, started.config, started.resume_state
-            dist.barrier()
-            if rank != 0:
-                cfg = load_config(schema, args.config, args.overrides)
-                last = Path(args.output) / "checkpoints" / "last.pt"
-                state = load_checkpoint(last) if args.resume and last.exists() else None
-        else:
-            started = start_run(args, schema)
-            run_dir, cfg, state = started.dir, started.config, started.resume_state
-        if schema is NodeRunConfig:
-            from concord_graph.train.node_trainer import train_node_contrast
-
-            report = train_node_contrast(cfg, run_dir, state, rank=rank, world_size=world)
-        else:
-            from concord_graph.train.meow_trainer import train_meow
-
-            report = train_meow(cfg, run_dir, state)
-        if run_dir is not None:
-            written = run_dir.write_report(report)
-            print(json.dumps(written, indent=2))
-            print(f"[concord] run written to {run_dir.path}", file=sys.stderr)
-        return 0
+        with launched() as (rank, world):
+            return _train(args, schema, rank, world)
 
     return run()
+
+
+def _train(args: argparse.Namespace, schema: type, rank: int, world: int) -> int:
+    """One training run on this process (rank ``rank`` of ``world``)."""
+    from concord.run import load_checkpoint, load_config, start_run
+    from concord_graph.config import NodeRunConfig
+
+    run_dir, cfg, state = None, None, None
+    if world > 1:
+        import torch.distributed as dist
+
+        if not args.output:
+            raise ValueError("under torchrun pass --output: every process must use the same run folder")
+        if rank == 0:
+            started = start_run(args, schema)
+            run_dir, cfg, state = started.dir, started.config, started.resume_state
+        dist.barrier()
+        if rank != 0:
+            cfg = load_config(schema, args.config, args.overrides)
+            last = Path(args.output) / "checkpoints" / "last.pt"
+            state = load_checkpoint(last) if args.resume and last.exists() else None
+    else:
+        started = start_run(args, schema)
+        run_dir, cfg, state = started.dir, started.config, started.resume_state
+    if schema is NodeRunConfig:
+        from concord_graph.train.node_trainer import train_node_contrast
+
+        report = train_node_contrast(cfg, run_dir, state, rank=rank, world_size=world)
+    else:
+        from concord_graph.train.meow_trainer import train_meow
+
+        report = train_meow(cfg, run_dir, state)
+    if run_dir is not None:
+        written = run_dir.write_report(report)
+        print(json.dumps(written, indent=2))
+        print(f"[concord] run written to {run_dir.path}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,7 +20,7 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from concord.run import add_train_arguments, report_errors, start_run
+    from concord.run import add_train_arguments, report_errors
 
     parser = argparse.ArgumentParser(prog="concord sequence", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -30,29 +30,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     @report_errors
     def run() -> int:
-        from concord import distributed
-        from concord.distributed import init_from_env
-        from concord.run import RunDir, load_config
-        from concord_sequence.training.config import SequenceConfig
-        from concord_sequence.training.loop import train
+        from concord.distributed import launched
 
-        init_from_env()
-        if distributed.rank() == 0:
-            started = start_run(args, SequenceConfig, default_name="sequence")
-            directory, state, cfg = started.dir, started.resume_state, started.config
-            _share(str(directory.path))
-        else:
-            path = _share(None)
-            cfg = load_config(SequenceConfig, args.config, args.overrides)
-            directory = RunDir(path, resume=True)
-            state = directory.resume_state() if args.resume else None
-        report = train(cfg, directory, state)
-        if distributed.rank() == 0:
-            print(json.dumps(report, indent=2))
-            print(f"[concord] run written to {directory.path}", file=sys.stderr)
-        return 0
+        with launched():
+            return _train(args)
 
     return run()
+
+
+def _train(args: argparse.Namespace) -> int:
+    """One training run on this process (every rank under ``torchrun``)."""
+    from concord import distributed
+    from concord.run import RunDir, load_config, start_run
+    from concord_sequence.training.config import SequenceConfig
+    from concord_sequence.training.loop import train
+
+    if distributed.rank() == 0:
+        started = start_run(args, SequenceConfig, default_name="sequence")
+        directory, state, cfg = started.dir, started.resume_state, started.config
+        _share(str(directory.path))
+    else:
+        path = _share(None)
+        cfg = load_config(SequenceConfig, args.config, args.overrides)
+        directory = RunDir(path, resume=True)
+        state = directory.resume_state() if args.resume else None
+    report = train(cfg, directory, state)
+    if distributed.rank() == 0:
+        print(json.dumps(report, indent=2))
+        print(f"[concord] run written to {directory.path}", file=sys.stderr)
+    return 0
 
 
 def _share(path: str | None) -> str:
