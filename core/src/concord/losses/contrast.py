@@ -13,6 +13,12 @@ with :math:`c_i = 1` except for DCLW's positive weight. For one positive this is
 :math:`-\log \frac{e^{s_{ip}}}{\sum_{a \in D(i)} e^{s_{ia}}}`; for several it is SupCon's
 :math:`L_{out}` (Khosla et al. 2020, Eq. 2).
 
+Weighted denominators: with ``key_weight`` the log-sum-exp becomes
+:math:`\log \sum_{a \in D(i)} v_{ia} e^{s_{ia}}` for non-negative weights :math:`v_{ia}` computed
+per block (a zero weight drops the key; the weights may carry gradients, e.g. a learned weight
+network). This is the form of MEOW's and AdaMEOW's weighted negatives (Yu & Li 2023; Yu et al.
+2024), where the positive too enters the denominator only through its weight.
+
 Queries are processed in blocks of ``block_size`` rows; with gradients enabled each block is
 recomputed in the backward pass (``torch.utils.checkpoint``), so peak memory is
 ``O(block_size x M)``, not ``O(N x M)``.
@@ -20,6 +26,7 @@ recomputed in the backward pass (``torch.utils.checkpoint``), so peak memory is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -31,6 +38,10 @@ from concord.samplers.base import Pairs
 __all__ = ["ContrastTerms", "contrast_terms"]
 
 _NEG_INF = float("-inf")
+
+KeyWeight = Callable[[int, int, Tensor, Tensor], Tensor]
+"""``key_weight(i0, i1, query_block, key) -> (i1 - i0, M)`` non-negative denominator weights of
+query rows ``i0:i1`` (``query_block`` and ``key`` as given to :func:`contrast_terms`)."""
 
 
 @dataclass(frozen=True)
@@ -59,13 +70,16 @@ def contrast_terms(
     positive_scale: Tensor | None = None,
     block_size: int | None = None,
     empty_positives: str = "error",
+    key_weight: KeyWeight | None = None,
 ) -> ContrastTerms:
     """Per-query contrastive terms.
 
     Exactly one of ``pairs`` (a bound sampler: any number of weighted positives) and
     ``positive_index`` (one positive per query: key row ``positive_index[i]``; every other key
     except ``self_index[i]`` is a negative -- the implicit two-view sampler, no masks built)
-    must be given.
+    must be given. ``key_weight`` weights the denominator (see the module docstring); keys that
+    are masked out (``self_index``, the decoupled positive, non-negatives of ``pairs``) stay out
+    whatever their weight.
 
     Shapes:
         query ``(N, D)``, key ``(M, D)``, positive_index / self_index / positive_scale ``(N,)``.
@@ -76,6 +90,7 @@ def contrast_terms(
     block = n if block_size is None else max(1, int(block_size))
     use_checkpoint = block < n and torch.is_grad_enabled() and (
         query.requires_grad or key.requires_grad or isinstance(temperature, Tensor)
+        or key_weight is not None
     )
     losses, valids = [], []
     for i0 in range(0, n, block):
@@ -86,7 +101,7 @@ def contrast_terms(
                 q_blk, k, temperature, i0, i1,
                 pairs=pairs, positive_index=positive_index, self_index=self_index,
                 decoupled=decoupled, positive_scale=positive_scale,
-                empty_positives=empty_positives,
+                empty_positives=empty_positives, key_weight=key_weight,
             )
 
         if use_checkpoint:
@@ -111,7 +126,9 @@ def _block(
     decoupled: bool,
     positive_scale: Tensor | None,
     empty_positives: str,
+    key_weight: KeyWeight | None,
 ) -> tuple[Tensor, Tensor]:
+    w = None if key_weight is None else _key_weights(key_weight, i0, i1, q, k)
     # 1/tau is folded into the (B, D) queries, not applied to the (B, M) logits: one B x M
     # tensor fewer in the forward and the backward pass; the gradient still reaches tau.
     q = q / temperature
@@ -136,8 +153,8 @@ def _block(
                 logits[rows[has_self], s[has_self]] = _NEG_INF
             if decoupled:
                 logits[rows, pos_col] = _NEG_INF
-        lse = _LogSumExp.apply(logits)
-        _check_denominator(lse, decoupled, i0)
+        lse = _LogSumExp.apply(logits) if w is None else _weighted_lse(logits, w)
+        _check_denominator(lse, decoupled, i0, weighted=w is not None)
         pos_term = pos_logit if scale is None else pos_logit * scale
         return lse - pos_term, torch.ones_like(pos_logit, dtype=torch.bool)
 
@@ -159,8 +176,11 @@ def _block(
     denom = tile.negative if decoupled else (tile.negative | positive)
     # Rows left out of the mean still get a finite log-sum-exp, so no NaN reaches the gradient.
     denom = denom | (~valid)[:, None]
-    lse = torch.logsumexp(logits.masked_fill(~denom, _NEG_INF), dim=1)
-    _check_denominator(lse[valid], decoupled, i0)
+    masked = logits.masked_fill(~denom, _NEG_INF)
+    if w is not None:
+        w = torch.where(valid[:, None], w, torch.ones_like(w))
+    lse = torch.logsumexp(masked, dim=1) if w is None else _weighted_lse(masked, w)
+    _check_denominator(lse[valid], decoupled, i0, weighted=w is not None)
     wsum = weight.sum(dim=1)
     pos_mean = (logits * weight).sum(dim=1) / wsum.clamp_min(torch.finfo(wsum.dtype).tiny)
     pos_term = pos_mean if scale is None else pos_mean * scale
@@ -194,9 +214,34 @@ class _LogSumExp(torch.autograd.Function):
         return p
 
 
-def _check_denominator(lse: Tensor, decoupled: bool, i0: int) -> None:
+def _key_weights(fn: KeyWeight, i0: int, i1: int, q: Tensor, k: Tensor) -> Tensor:
+    w = fn(i0, i1, q, k)
+    shape = (i1 - i0, int(k.shape[0]))
+    if not isinstance(w, Tensor) or tuple(w.shape) != shape:
+        got = tuple(w.shape) if isinstance(w, Tensor) else type(w).__name__
+        raise ValueError(f"key_weight for query rows {i0}:{i1} must return a {shape} tensor, got {got}")
+    if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
+        raise ValueError(f"key weights of query rows {i0}:{i1} must be finite and >= 0")
+    return w
+
+
+def _weighted_lse(logits: Tensor, w: Tensor) -> Tensor:
+    """``log sum_j w_ij exp(x_ij)`` row-wise, max-shifted (``-inf`` entries and zero weights
+    drop out; the gradient reaches both ``x`` and ``w``)."""
+    shift = logits.detach().max(dim=1, keepdim=True).values
+    shift = torch.where(torch.isfinite(shift), shift, torch.zeros_like(shift))
+    total = (w.to(logits.dtype) * torch.exp(logits - shift)).sum(dim=1)
+    return torch.log(total) + shift.squeeze(1)
+
+
+def _check_denominator(lse: Tensor, decoupled: bool, i0: int, *, weighted: bool = False) -> None:
     if bool(torch.isneginf(lse).any()):
         first = int(torch.nonzero(torch.isneginf(lse))[0, 0]) + i0
+        if weighted:
+            raise ValueError(
+                f"query {first} has no negative key with a positive weight in the denominator "
+                "(every key it may contrast with has weight 0)"
+            )
         what = "negative" if decoupled else "positive or negative"
         raise ValueError(
             f"query {first} has no {what} key to contrast with; a contrastive loss needs at "

@@ -7,8 +7,8 @@ from torch import Tensor, nn
 
 from concord.contract import BadInput, LossExample
 from concord.losses.base import Loss
+from concord.losses.contrast import contrast_terms
 from concord.validation import check_embeddings, check_positive, check_same_rows
-from concord_graph.hetero.weighted_negatives import weighted_negative_terms
 
 __all__ = ["AdaMEOWLoss"]
 
@@ -83,7 +83,9 @@ class AdaMEOWLoss(Loss):
             w = torch.sigmoid(self.lin2(hidden).squeeze(-1))
             return w / w.mean(dim=1, keepdim=True)
 
-        return weighted_negative_terms(a, k, self.temperature, weights, block_size=self.block_size).mean()
+        rows = torch.arange(a.shape[0], device=a.device)
+        return contrast_terms(a, k, self.temperature, positive_index=rows, block_size=self.block_size,
+                              key_weight=weights).loss.mean()
 
     @classmethod
     def examples(cls, generator: torch.Generator) -> list[LossExample]:

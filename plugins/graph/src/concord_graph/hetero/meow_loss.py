@@ -7,8 +7,8 @@ from torch import Tensor, nn
 
 from concord.contract import BadInput, LossExample
 from concord.losses.base import Loss
+from concord.losses.contrast import contrast_terms
 from concord.validation import check_embeddings, check_positive, check_same_rows
-from concord_graph.hetero.weighted_negatives import weighted_negative_terms
 
 __all__ = ["MEOWLoss", "cluster_weights"]
 
@@ -37,7 +37,8 @@ class MEOWLoss(Loss):
 
     so likely false negatives (same cluster in every clustering, :math:`w_{ij} = 0`, the positive
     itself included) leave the denominator and hard ones that some clustering separates count
-    less. As the authors' code (``InfoNce``); :math:`\theta` is the cosine similarity.
+    less. As the authors' code (``InfoNce``); :math:`\theta` is the cosine similarity. Computed by
+    the core's contrast engine with a weighted denominator (``contrast_terms(key_weight=...)``).
 
     Args:
         temperature: :math:`\tau` (default: ``0.4``, MEOW on ACM).
@@ -71,11 +72,11 @@ class MEOWLoss(Loss):
             raise ValueError(f"clusters must hold integer cluster ids, got {clusters.dtype}")
         a = nn.functional.normalize(anchor.float(), dim=-1)
         k = nn.functional.normalize(key.float(), dim=-1)
-        terms = weighted_negative_terms(
-            a, k, self.temperature, lambda i0, i1, _a, _k: cluster_weights(clusters, i0, i1),
-            block_size=self.block_size,
+        terms = contrast_terms(
+            a, k, self.temperature, positive_index=torch.arange(a.shape[0], device=a.device),
+            block_size=self.block_size, key_weight=lambda i0, i1, _a, _k: cluster_weights(clusters, i0, i1),
         )
-        return terms.mean()
+        return terms.loss.mean()
 
     @classmethod
     def examples(cls, generator: torch.Generator) -> list[LossExample]:
