@@ -1,6 +1,8 @@
-"""Forward+backward time and peak memory of concord's NT-Xent against pytorch-metric-learning's.
+"""Forward+backward time and peak memory of concord's NT-Xent (or SupCon) against
+pytorch-metric-learning's.
 
-    .venv/bin/python benchmarks/losses.py [--sizes 256 1024 4096] [--dim 128] [--repeats 5]
+    .venv/bin/python benchmarks/losses.py [--loss nt_xent|sup_con] [--sizes 256 1024 4096]
+        [--dim 128] [--repeats 5] [--classes 100]
 
 Timing: both implementations run in this process on the same inputs, alternating, after a
 warm-up; the median of ``--repeats`` runs is reported with the ratio concord / PML (< 1: concord
@@ -13,6 +15,11 @@ O(256 x 2N) instead of O(2N x 2N). ``textbook`` is the dense formulation most Si
 (lightly, the SimCLR reference): a 2N x 2N logit matrix with the diagonal masked, then
 ``F.cross_entropy`` -- the yardstick at the sizes where PML's NT-Xent cannot run (it builds a
 positives x negatives matrix, O(N^3) memory). Ratios are against PML and against ``textbook``.
+
+``--loss sup_con``: SupCon's L_out (Khosla et al. 2020, Eq. 2) on N samples x 2 views with labels
+``arange(N) % --classes``; PML's ``SupConLoss`` gets the 2N views flattened with repeated labels
+(the test suite checks the two agree), ``textbook`` is the dense form of the authors' reference
+code (a 2N x 2N label-mask matrix, log-softmax with the diagonal removed, mean over positives).
 """
 
 from __future__ import annotations
@@ -27,20 +34,44 @@ import time
 import torch
 
 
-def _make(impl: str, n: int, temperature: float):
+def _make(impl: str, n: int, temperature: float, loss: str = "nt_xent", classes: int = 100):
+    block = 256 if impl == "concord (block=256)" else None
+    if loss == "sup_con":
+        labels = torch.arange(n) % classes
+        if impl == "pml":
+            from pytorch_metric_learning.losses import SupConLoss
+
+            pml = SupConLoss(temperature=temperature)
+            both = torch.cat([labels, labels])
+            return lambda z1, z2: pml(torch.cat([z1, z2]), both.to(z1.device))
+        if impl == "textbook":
+            return lambda z1, z2: _textbook_sup_con(z1, z2, labels.to(z1.device), temperature)
+        from concord.losses import SupCon
+
+        sup_con = SupCon(temperature=temperature, block_size=block)
+        return lambda z1, z2: sup_con(torch.stack([z1, z2], dim=1), labels.to(z1.device))
     if impl == "pml":
         from pytorch_metric_learning.losses import NTXentLoss
 
-        loss = NTXentLoss(temperature=temperature)
+        pml = NTXentLoss(temperature=temperature)
         labels = torch.cat([torch.arange(n), torch.arange(n)])
-        return lambda z1, z2: loss(torch.cat([z1, z2]), labels.to(z1.device))
+        return lambda z1, z2: pml(torch.cat([z1, z2]), labels.to(z1.device))
     if impl == "textbook":
         return lambda z1, z2: _textbook_nt_xent(z1, z2, temperature)
     from concord.losses import NTXent
 
-    block = 256 if impl == "concord (block=256)" else None
-    loss = NTXent(temperature=temperature, block_size=block)
-    return loss
+    return NTXent(temperature=temperature, block_size=block)
+
+
+def _textbook_sup_con(z1, z2, labels, temperature: float):
+    z = torch.nn.functional.normalize(torch.cat([z1, z2]), dim=1)
+    y = torch.cat([labels, labels])
+    eye = torch.eye(z.shape[0], dtype=torch.bool, device=z.device)
+    positive = (y[:, None] == y[None, :]) & ~eye
+    logits = (z @ z.T / temperature).masked_fill(eye, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    mean_pos = log_prob.masked_fill(~positive, 0.0).sum(1) / positive.sum(1)
+    return -mean_pos.mean()
 
 
 def _textbook_nt_xent(z1, z2, temperature: float):
@@ -81,14 +112,14 @@ def _high_water_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # pragma: no cover (non-Linux)
 
 
-def _peak_child(impl: str, n: int, d: int, queue) -> None:
+def _peak_child(impl: str, n: int, d: int, loss: str, classes: int, queue) -> None:
     torch.set_num_threads(1)
     # A small step first (2 x 160 rows: enough for the blocked variant to checkpoint), so that
     # one-off costs (imports on first use, allocator set-up) are not counted as the loss's memory;
     # then the high-water mark is reset to the current resident set (Linux: clear_refs 5).
-    _step(_make(impl, 160, 0.5), *_inputs(160, d, "cpu"))
+    _step(_make(impl, 160, 0.5, loss, classes), *_inputs(160, d, "cpu"))
     z1, z2 = _inputs(n, d, "cpu")
-    fn = _make(impl, n, 0.5)
+    fn = _make(impl, n, 0.5, loss, classes)
     try:
         with open("/proc/self/clear_refs", "w") as fh:
             fh.write("5")
@@ -103,10 +134,10 @@ def _peak_child(impl: str, n: int, d: int, queue) -> None:
     queue.put((_high_water_kib() - base) / 1024)
 
 
-def peak_memory_mib(impl: str, n: int, d: int, device: str) -> float:
+def peak_memory_mib(impl: str, n: int, d: int, device: str, loss: str = "nt_xent", classes: int = 100) -> float:
     if device == "cuda":
         z1, z2 = _inputs(n, d, device)
-        fn = _make(impl, n, 0.5)
+        fn = _make(impl, n, 0.5, loss, classes)
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
@@ -115,7 +146,7 @@ def peak_memory_mib(impl: str, n: int, d: int, device: str) -> float:
         return (torch.cuda.max_memory_allocated() - base) / 2**20
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_peak_child, args=(impl, n, d, queue))
+    proc = ctx.Process(target=_peak_child, args=(impl, n, d, loss, classes, queue))
     proc.start()
     value = queue.get(timeout=600)
     proc.join()
@@ -124,6 +155,8 @@ def peak_memory_mib(impl: str, n: int, d: int, device: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--loss", choices=["nt_xent", "sup_con"], default="nt_xent")
+    parser.add_argument("--classes", type=int, default=100, help="sup_con: labels are arange(N) %% classes")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1024, 4096])
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
@@ -133,7 +166,8 @@ def main() -> None:
 
     impls = ["concord", "concord (block=256)", "textbook", "pml"]
     print(
-        f"device={args.device} threads={torch.get_num_threads()} D={args.dim} torch={torch.__version__}"
+        f"loss={args.loss} device={args.device} threads={torch.get_num_threads()} D={args.dim}"
+        f" torch={torch.__version__}" + (f" classes={args.classes}" if args.loss == "sup_con" else "")
     )
     print(
         f"{'N':>6} {'impl':<20} {'fwd+bwd ms':>11} {'peak MiB':>9} {'time / PML':>11} {'mem / PML':>10}"
@@ -141,7 +175,7 @@ def main() -> None:
     )
     for n in args.sizes:
         z1, z2 = _inputs(n, args.dim, args.device)
-        fns = {impl: _make(impl, n, 0.5) for impl in impls}
+        fns = {impl: _make(impl, n, 0.5, args.loss, args.classes) for impl in impls}
         values, failed = {}, {}
         for impl, fn in fns.items():  # warm-up, and a cross-check of the values
             try:
@@ -164,7 +198,7 @@ def main() -> None:
                 _sync(args.device)
                 times[impl].append(time.perf_counter() - t0)
         med = {impl: statistics.median(ts) * 1000 for impl, ts in times.items()}
-        mem = {impl: peak_memory_mib(impl, n, args.dim, args.device) for impl in ok}
+        mem = {impl: peak_memory_mib(impl, n, args.dim, args.device, args.loss, args.classes) for impl in ok}
 
         def ratio(table, impl, ref):
             if ref not in table or not table[ref] > 0:
@@ -182,7 +216,7 @@ def main() -> None:
                 f" {ratio(mem, impl, 'pml'):>10} {ratio(med, impl, 'textbook'):>16} {ratio(mem, impl, 'textbook'):>15}"
             )
         if args.json:
-            print(json.dumps({"N": n, "D": args.dim, "ms": med, "peak_mib": mem, "failed": failed}))
+            print(json.dumps({"loss": args.loss, "N": n, "D": args.dim, "ms": med, "peak_mib": mem, "failed": failed}))
 
 
 if __name__ == "__main__":

@@ -106,3 +106,35 @@ def test_bad_weights_are_refused():
     with pytest.raises(ValueError, match="query 0 has no negative key with a positive weight"):
         contrast_terms(q, k, 0.5, positive_index=idx,
                        key_weight=lambda i0, i1, _q, _k: torch.zeros(i1 - i0, n, dtype=q.dtype))
+
+
+def test_positive_weights_with_gradients_in_the_sampler_path():
+    """A sampler whose positive weights carry gradients (the engine then masks out of place):
+    float64 gradcheck through the weights, and the value against the loop."""
+    from concord.samplers import PairTile
+
+    q, k, _ = _data(n=6, m=6)
+    labels = torch.tensor([0, 0, 1, 1, 0, 1])
+    positive = (labels[:, None] == labels[None, :]) & ~torch.eye(6, dtype=torch.bool)
+    negative = labels[:, None] != labels[None, :]
+
+    class Weighted:
+        def __init__(self, raw):
+            self.raw = raw
+
+        def tile(self, i0, i1, j0, j1):
+            return PairTile(positive[i0:i1, j0:j1], negative[i0:i1, j0:j1], torch.sigmoid(self.raw[i0:i1, j0:j1]))
+
+    raw = torch.randn(6, 6, dtype=torch.float64, requires_grad=True)
+
+    def f(raw):
+        return contrast_terms(q, k, 0.5, pairs=Weighted(raw), block_size=4).loss
+
+    assert torch.autograd.gradcheck(f, (raw,))
+    w = torch.sigmoid(raw.detach())
+    got = f(raw).detach()
+    for i in range(6):
+        s = (q[i] @ k.T) / 0.5
+        p = positive[i]
+        want = torch.logsumexp(s[p | negative[i]], 0) - (w[i, p] * s[p]).sum() / w[i, p].sum()
+        torch.testing.assert_close(got[i], want)

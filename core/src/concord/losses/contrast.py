@@ -161,7 +161,7 @@ def _block(
     assert pairs is not None
     tile = pairs.tile(i0, i1, 0, int(k.shape[0]))
     positive = tile.positive
-    weight = positive.float() if tile.weight is None else tile.weight.float() * positive
+    weight = positive.to(logits.dtype) if tile.weight is None else tile.weight.to(logits.dtype) * positive
     n_pos = positive.sum(dim=1)
     valid = n_pos > 0
     if not bool(valid.all()):
@@ -176,13 +176,18 @@ def _block(
     denom = tile.negative if decoupled else (tile.negative | positive)
     # Rows left out of the mean still get a finite log-sum-exp, so no NaN reaches the gradient.
     denom = denom | (~valid)[:, None]
-    masked = logits.masked_fill(~denom, _NEG_INF)
+    wsum = weight.sum(dim=1)
+    # The positive mean is taken before masking (DCL masks the positives themselves).
+    pos_mean = (logits * weight).sum(dim=1) / wsum.clamp_min(torch.finfo(wsum.dtype).tiny)
+    if weight.requires_grad:  # the product above kept `logits` for weight's gradient
+        logits = logits.masked_fill(~denom, _NEG_INF)
+    else:  # masked in place outside autograd, as in the two-view path: no B x M copy
+        with torch.no_grad():
+            logits.masked_fill_(~denom, _NEG_INF)
     if w is not None:
         w = torch.where(valid[:, None], w, torch.ones_like(w))
-    lse = torch.logsumexp(masked, dim=1) if w is None else _weighted_lse(masked, w)
+    lse = _LogSumExp.apply(logits) if w is None else _weighted_lse(logits, w)
     _check_denominator(lse[valid], decoupled, i0, weighted=w is not None)
-    wsum = weight.sum(dim=1)
-    pos_mean = (logits * weight).sum(dim=1) / wsum.clamp_min(torch.finfo(wsum.dtype).tiny)
     pos_term = pos_mean if scale is None else pos_mean * scale
     loss = torch.where(valid, lse - pos_term, torch.zeros_like(lse))
     return loss, valid
