@@ -13,7 +13,7 @@ from concord_sequence.augment.sequence_augmentation import (
     choose_positions,
     count,
 )
-from concord_sequence.augment.similar_items import SimilarItems, check_similar_items
+from concord_sequence.augment.similar_items import similar_items_config
 from concord_sequence.augment.substitute import _example_table
 from concord_sequence.data.batch import SequenceBatch
 
@@ -43,11 +43,7 @@ class Insert(SequenceAugmentation):
 
     def __init__(self, *, ratio: float = 0.4, similar_items: list[list[int]], top_k: int = 1) -> None:
         self.ratio = check_ratio("ratio", ratio)
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ValueError(f"top_k must be an integer >= 1, got {top_k!r}")
-        self.top_k = top_k
-        self.similar_items = check_similar_items(similar_items)
-        self._table = SimilarItems(self.similar_items, top_k)
+        self.similar_items, self.top_k, self._table = similar_items_config(similar_items, top_k)
 
     def augment_batch(self, batch: SequenceBatch, generator: torch.Generator | None) -> SequenceBatch:
         n, width = batch.lengths, batch.width

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["SimilarItems", "check_similar_items"]
+__all__ = ["SimilarItems", "check_similar_items", "similar_items_config"]
 
 
 def check_similar_items(value: Any) -> list[list[int]]:
@@ -25,6 +25,15 @@ def check_similar_items(value: Any) -> list[list[int]]:
             raise ValueError(f"similar_items[{i}] must be a list of item ids >= 1, got {row!r}")
         rows.append([int(v) for v in row])
     return rows
+
+
+def similar_items_config(similar_items: Any, top_k: Any) -> tuple[list[list[int]], int, SimilarItems]:
+    """Validate the ``similar_items`` / ``top_k`` arguments substitute and insert share; returns
+    the checked table, ``top_k`` and the :class:`SimilarItems` to draw from."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(f"top_k must be an integer >= 1, got {top_k!r}")
+    rows = check_similar_items(similar_items)
+    return rows, top_k, SimilarItems(rows, top_k)
 
 
 class SimilarItems:
