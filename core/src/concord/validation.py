@@ -95,12 +95,20 @@ def check_same_rows(**tensors: Tensor) -> int:
     return next(iter(sizes.values()))
 
 
-def check_labels(name: str, labels: Any, n: int, *, continuous: bool = False) -> Tensor:
-    """1-D labels of length ``n``: integers (discrete) or finite floats (continuous)."""
+def check_labels(
+    name: str, labels: Any, n: int, *, continuous: bool = False, width: int | None = None
+) -> Tensor:
+    """Labels of ``n`` rows: integers (discrete) or finite floats (continuous).
+
+    ``width=None`` asks for 1-D labels ``(n,)``; ``width=K`` for one vector of ``K`` values per
+    row, ``(n, K)`` (e.g. pixel coordinates for a dense sampler).
+    """
     if not isinstance(labels, Tensor):
         raise ValueError(f"{name} must be a torch.Tensor, got {type(labels).__name__}")
-    if labels.dim() != 1:
+    if width is None and labels.dim() != 1:
         raise ValueError(f"{name} must be 1-D, got shape {tuple(labels.shape)}")
+    if width is not None and (labels.dim() != 2 or labels.shape[1] != width):
+        raise ValueError(f"{name} must have shape (rows, {width}), got {tuple(labels.shape)}")
     if labels.shape[0] != n:
         raise ValueError(f"{name} has {labels.shape[0]} entries but the batch has {n} rows")
     if continuous:

@@ -106,3 +106,44 @@ def test_bind_errors():
         HardNegativesSampler(k=0)
     with pytest.raises(ValueError, match="window must be finite and >= 0"):
         LabelDistanceSampler(window=-1.0)
+
+
+class _SameCell(LabelsSampler):
+    """Test sampler with vector labels: positive when both coordinates of (N, 2) labels agree."""
+
+    needs_labels = "continuous"
+    label_width = 2
+
+    def _tile(self, ctx, state, i0, i1, j0, j1):
+        from concord.samplers import PairTile
+
+        q, k = ctx.query_labels[i0:i1], ctx.key_labels[j0:j1]
+        same = (q[:, None, :] == k[None, :, :]).all(dim=-1)
+        not_self = ~ctx.is_self(i0, i1, j0, j1)
+        return PairTile(positive=same & not_self, negative=~same & not_self)
+
+
+def test_vector_labels_reach_the_sampler_and_wrong_widths_are_refused():
+    z = torch.randn(4, 3)
+    cells = torch.tensor([[0.0, 1.0], [0.0, 2.0], [0.0, 1.0], [1.0, 2.0]])
+    t = _SameCell().bind(z, z, query_labels=cells, key_labels=cells).dense()
+    pos, _ = brute(4, 4, lambda i, j: "pos" if bool((cells[i] == cells[j]).all()) else "neg")
+    assert torch.equal(t.positive, pos)
+    with pytest.raises(ValueError, match=r"shape \(rows, 2\)"):
+        _SameCell().bind(z, z, query_labels=cells[:, 0], key_labels=cells[:, 0])
+    with pytest.raises(ValueError, match=r"shape \(rows, 2\)"):
+        _SameCell().bind(z, z, query_labels=torch.zeros(4, 3), key_labels=torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="must be 1-D"):  # one label per row stays the default
+        LabelsSampler().bind(z, z, query_labels=cells.long(), key_labels=cells.long())
+
+
+def test_info_nce_passes_vector_labels_to_its_sampler():
+    from concord.losses import InfoNCE
+
+    g = torch.Generator().manual_seed(0)
+    q, k = torch.randn(6, 4, generator=g), torch.randn(6, 4, generator=g)
+    cls = torch.tensor([0, 1, 0, 2, 1, 2])
+    cells = torch.stack([cls.float(), torch.zeros(6)], dim=1)  # the same classes, as vectors
+    by_vector = InfoNCE(sampler=_SameCell())(q, k, query_labels=cells, key_labels=cells)
+    by_label = InfoNCE(sampler="labels")(q, k, query_labels=cls, key_labels=cls)
+    torch.testing.assert_close(by_vector, by_label)

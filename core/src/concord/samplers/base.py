@@ -99,9 +99,12 @@ class Sampler(Configurable, ABC):
 
     Class attributes:
         needs_labels: ``"discrete"``, ``"continuous"`` or ``None``.
+        label_width: ``None`` for one label per row ``(N,)``; ``K`` for a vector of ``K`` values
+            per row ``(N, K)`` (a dense sampler's pixel coordinates, say).
     """
 
     needs_labels: ClassVar[str | None] = None
+    label_width: ClassVar[int | None] = None
     registry_name: ClassVar[str] = ""
 
     def bind(
@@ -119,7 +122,8 @@ class Sampler(Configurable, ABC):
 
         Shapes:
             query: ``(N, D)``; key: ``(M, D)``; ids and labels: ``(N,)`` / ``(M,)``;
-            self_index: ``(N,)`` with values in ``[-1, M)``.
+            self_index: ``(N,)`` with values in ``[-1, M)``; labels ``(N, K)`` / ``(M, K)``
+            when the sampler's ``label_width`` is ``K``.
         """
         check_embeddings("query", query)
         check_embeddings("key", key, min_rows=0)
@@ -143,10 +147,13 @@ class Sampler(Configurable, ABC):
                     f"({self.needs_labels} labels)"
                 )
         continuous = self.needs_labels == "continuous"
+        width = self.label_width
         if query_labels is not None:
-            query_labels = check_labels("query_labels", query_labels, n, continuous=continuous)
+            query_labels = check_labels(
+                "query_labels", query_labels, n, continuous=continuous, width=width
+            )
         if key_labels is not None:
-            key_labels = check_labels("key_labels", key_labels, m, continuous=continuous)
+            key_labels = check_labels("key_labels", key_labels, m, continuous=continuous, width=width)
         ctx = PairContext(
             query=query.detach(),
             key=key.detach(),
