@@ -142,3 +142,38 @@ def test_bad_inputs():
         InfoNCE()(q, k, negatives=torch.randn(2, 3))
     with pytest.raises(ValueError, match=r"no sampler named 'label'.*did you mean 'labels'"):
         InfoNCE(sampler="label")
+
+
+def sum_positive_loop(q, keys, qy, ky, tau):
+    """SupCon L_in / PixContrast Eq. 2 written out: -log(sum_pos e^s / sum_all e^s)."""
+    q, keys = F.normalize(q, dim=1), F.normalize(keys, dim=1)
+    total = 0.0
+    for i in range(q.shape[0]):
+        pos = sum(math.exp(float(q[i] @ keys[p]) / tau) for p in range(keys.shape[0]) if ky[p] == qy[i])
+        den = sum(math.exp(float(q[i] @ keys[a]) / tau) for a in range(keys.shape[0]))
+        total += -math.log(pos / den)
+    return total / q.shape[0]
+
+
+@pytest.mark.parametrize("block_size", [None, 2])
+def test_positives_sum_matches_l_in_loop_and_differs_from_l_out(block_size):
+    q, k, neg = _data(5)
+    qy = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2])
+    ny = torch.tensor([0, 0, 1, 1, 2, 2, 3])
+    kwargs = dict(query_labels=qy, key_labels=qy, negatives=neg, negative_labels=ny)
+    got = InfoNCE(temperature=0.5, sampler="labels", positives="sum", block_size=block_size)(q, k, **kwargs)
+    keys, ky = torch.cat([k, neg]), torch.cat([qy, ny])
+    assert math.isclose(float(got), sum_positive_loop(q, keys, qy, ky, 0.5), rel_tol=1e-5)
+    # L_in <= L_out (Jensen), strictly here: a "sum" that silently averaged would fail this
+    assert float(got) < multi_positive_loop(q, keys, qy, ky, 0.5) - 1e-3
+
+
+def test_positives_sum_skips_empty_rows_with_finite_gradient():
+    q, k, _ = _data(6, n=4)
+    q.requires_grad_(True)
+    qy, ky = torch.tensor([0, 1, 2, 9]), torch.tensor([0, 1, 2, 3])
+    loss = InfoNCE(sampler="labels", positives="sum", empty_positives="ignore")
+    out = loss(q, k, query_labels=qy, key_labels=ky)
+    out.backward()
+    assert math.isclose(float(out), sum_positive_loop(q[:3].detach(), k, qy[:3], ky, 0.07), rel_tol=1e-5)
+    assert bool(torch.isfinite(q.grad).all()) and bool((q.grad[3] == 0).all())

@@ -13,6 +13,15 @@ with :math:`c_i = 1` except for DCLW's positive weight. For one positive this is
 :math:`-\log \frac{e^{s_{ip}}}{\sum_{a \in D(i)} e^{s_{ia}}}`; for several it is SupCon's
 :math:`L_{out}` (Khosla et al. 2020, Eq. 2).
 
+With ``positives="sum"`` the positives are pooled inside the logarithm instead,
+
+.. math::
+    \ell_i = \log \sum_{a \in D(i)} e^{s_{ia}} - \log \sum_{p \in P(i)} w_{ip}\, e^{s_{ip}},
+
+SupCon's :math:`L_{in}` (Khosla et al. 2020, Eq. 3) and PixContrast's pixel loss (Xie et al. 2021,
+`Propagate Yourself <https://arxiv.org/abs/2011.10043>`_, Eq. 2): one query pulls on its positives
+as a group, the closest ones most.
+
 Weighted denominators: with ``key_weight`` the log-sum-exp becomes
 :math:`\log \sum_{a \in D(i)} v_{ia} e^{s_{ia}}` for non-negative weights :math:`v_{ia}` computed
 per block (a zero weight drops the key; the weights may carry gradients, e.g. a learned weight
@@ -71,6 +80,7 @@ def contrast_terms(
     block_size: int | None = None,
     empty_positives: str = "error",
     key_weight: KeyWeight | None = None,
+    positives: str = "mean",
 ) -> ContrastTerms:
     """Per-query contrastive terms.
 
@@ -79,13 +89,16 @@ def contrast_terms(
     except ``self_index[i]`` is a negative -- the implicit two-view sampler, no masks built)
     must be given. ``key_weight`` weights the denominator (see the module docstring); keys that
     are masked out (``self_index``, the decoupled positive, non-negatives of ``pairs``) stay out
-    whatever their weight.
+    whatever their weight. ``positives`` (``"mean"`` or ``"sum"``, with ``pairs`` only) chooses
+    between the two forms of the module docstring.
 
     Shapes:
         query ``(N, D)``, key ``(M, D)``, positive_index / self_index / positive_scale ``(N,)``.
     """
     if (pairs is None) == (positive_index is None):
         raise ValueError("give exactly one of pairs and positive_index")
+    if positives not in ("mean", "sum"):
+        raise ValueError(f"positives must be 'mean' or 'sum', got {positives!r}")
     n = int(query.shape[0])
     block = n if block_size is None else max(1, int(block_size))
     use_checkpoint = block < n and torch.is_grad_enabled() and (
@@ -101,7 +114,7 @@ def contrast_terms(
                 q_blk, k, temperature, i0, i1,
                 pairs=pairs, positive_index=positive_index, self_index=self_index,
                 decoupled=decoupled, positive_scale=positive_scale,
-                empty_positives=empty_positives, key_weight=key_weight,
+                empty_positives=empty_positives, key_weight=key_weight, positives=positives,
             )
 
         if use_checkpoint:
@@ -127,6 +140,7 @@ def _block(
     positive_scale: Tensor | None,
     empty_positives: str,
     key_weight: KeyWeight | None,
+    positives: str = "mean",
 ) -> tuple[Tensor, Tensor]:
     w = None if key_weight is None else _key_weights(key_weight, i0, i1, q, k)
     # 1/tau is folded into the (B, D) queries, not applied to the (B, M) logits: one B x M
@@ -176,9 +190,14 @@ def _block(
     denom = tile.negative if decoupled else (tile.negative | positive)
     # Rows left out of the mean still get a finite log-sum-exp, so no NaN reaches the gradient.
     denom = denom | (~valid)[:, None]
-    wsum = weight.sum(dim=1)
-    # The positive mean is taken before masking (DCL masks the positives themselves).
-    pos_mean = (logits * weight).sum(dim=1) / wsum.clamp_min(torch.finfo(wsum.dtype).tiny)
+    if positives == "sum":
+        # log sum_p w_p e^{s_p}, taken before masking; a row without positives gets a finite 0 term
+        pos_logits = logits.masked_fill(~(positive | (~valid)[:, None]), _NEG_INF)
+        pos_mean = _weighted_lse(pos_logits, torch.where(valid[:, None], weight, 1.0))
+    else:
+        wsum = weight.sum(dim=1)
+        # The positive mean is taken before masking (DCL masks the positives themselves).
+        pos_mean = (logits * weight).sum(dim=1) / wsum.clamp_min(torch.finfo(wsum.dtype).tiny)
     if weight.requires_grad:  # the product above kept `logits` for weight's gradient
         logits = logits.masked_fill(~denom, _NEG_INF)
     else:  # masked in place outside autograd, as in the two-view path: no B x M copy

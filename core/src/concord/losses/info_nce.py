@@ -12,7 +12,7 @@ from concord.contract import BadInput, LossExample
 from concord.losses.base import ContrastiveLoss, SamplerSpec, _build_sampler
 from concord.losses.contrast import ContrastTerms, contrast_terms
 from concord.queue import MemoryQueue
-from concord.validation import check_embeddings, check_same_rows
+from concord.validation import check_choice, check_embeddings, check_same_rows
 
 __all__ = ["InfoNCE"]
 
@@ -42,6 +42,10 @@ class InfoNCE(ContrastiveLoss):
         gather: keys from every process (default: ``False``).
         block_size: queries per checkpointed block (default: ``None``).
         empty_positives: ``"error"`` or ``"ignore"`` queries without a positive (default: ``"error"``).
+        positives: with a sampler, ``"mean"`` averages the log-probabilities of a query's positives
+            (SupCon :math:`L_{out}`) and ``"sum"`` takes the log of their summed probability
+            (SupCon :math:`L_{in}`, PixContrast Eq. 2); see :mod:`concord.losses.contrast`
+            (default: ``"mean"``).
 
     Shapes:
         query, key: ``(N, D)``; negatives: ``(K, D)`` or a queue; labels: ``(N,)`` / ``(K,)``.
@@ -60,6 +64,7 @@ class InfoNCE(ContrastiveLoss):
         gather: bool = False,
         block_size: int | None = None,
         empty_positives: Literal["error", "ignore"] = "error",
+        positives: Literal["mean", "sum"] = "mean",
     ) -> None:
         super().__init__(
             temperature=temperature, learn_temperature=learn_temperature, normalize=normalize,
@@ -68,6 +73,10 @@ class InfoNCE(ContrastiveLoss):
         self.symmetric = bool(symmetric)
         self.sampler = sampler
         self._sampler = _build_sampler(sampler)
+        self.positives = check_choice("positives", positives, ("mean", "sum"))
+        if positives == "sum" and self._sampler is None:
+            raise ValueError("positives='sum' needs a sampler (with one positive per query it "
+                             "equals 'mean')")
 
     def forward(
         self,
@@ -168,7 +177,7 @@ class InfoNCE(ContrastiveLoss):
         )
         return contrast_terms(
             q, keys, self.tau(), pairs=pairs, block_size=self.block_size,
-            empty_positives=self.empty_positives,
+            empty_positives=self.empty_positives, positives=self.positives,
         )
 
     @classmethod
@@ -190,6 +199,11 @@ class InfoNCE(ContrastiveLoss):
             LossExample(
                 init={"sampler": {"name": "hard_negatives", "k": 2}}, args=(q, k),
             ),
+            LossExample(
+                init={"sampler": "labels", "positives": "sum"}, args=(q, k),
+                kwargs={"query_labels": y, "key_labels": y},
+                batch_kwargs=("query_labels", "key_labels"),
+            ),
         ]
 
     @classmethod
@@ -199,6 +213,8 @@ class InfoNCE(ContrastiveLoss):
         return [
             BadInput({"temperature": 0.0}, None, "temperature"),
             BadInput({"sampler": "no_such_sampler"}, None, "no sampler named"),
+            BadInput({"positives": "sum"}, None, "needs a sampler"),
+            BadInput({"sampler": "labels", "positives": "max"}, None, "positives must be one of"),
             BadInput({}, (q, q[:2]), "batch sizes differ"),
             BadInput({}, (q, torch.randn(4, 5)), "dimensions differ"),
             BadInput({"symmetric": True}, (q, q), "symmetric", kwargs={"negatives": q}),
