@@ -127,5 +127,5 @@ def test_crop_errors_name_the_problem():
         RandomResizedCrop(scale=(0.5, 1.2))
     with pytest.raises(ValueError, match="0 < low"):
         RandomResizedCrop(scale=(-0.1, 1.0))
-    with pytest.raises(ValueError, match="180x240 .* smaller than the 224x224 output"):
+    with pytest.raises(ValueError, match=r"180x240 .* smaller than the 224x224 output"):
         RandomResizedCrop(size=224)({"img": _coordinate_image()}, generator=torch.Generator())

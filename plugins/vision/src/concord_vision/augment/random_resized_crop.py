@@ -80,17 +80,17 @@ class RandomResizedCrop(Augmentation):
         for _ in range(10):
             target = uniform(generator, *self.scale) * area
             aspect = math.exp(uniform(generator, log_lo, log_hi))
-            w = int(round(math.sqrt(target * aspect)))
-            h = int(round(math.sqrt(target / aspect)))
+            w = round(math.sqrt(target * aspect))
+            h = round(math.sqrt(target / aspect))
             if 0 < w <= width and 0 < h <= height:
                 y0 = int(torch.randint(0, height - h + 1, (), generator=generator))
                 x0 = int(torch.randint(0, width - w + 1, (), generator=generator))
                 return x0, y0, w, h
         in_ratio = width / height
         if in_ratio < self.ratio[0]:
-            w, h = width, int(round(width / self.ratio[0]))
+            w, h = width, round(width / self.ratio[0])
         elif in_ratio > self.ratio[1]:
-            h, w = height, int(round(height * self.ratio[1]))
+            h, w = height, round(height * self.ratio[1])
         else:
             w, h = width, height
         return (width - w) // 2, (height - h) // 2, w, h

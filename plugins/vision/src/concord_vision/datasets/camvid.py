@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from mmseg.datasets import BaseSegDataset
@@ -32,7 +32,7 @@ class CamVidDataset(BaseSegDataset):
         **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments (``data_root``, ``pipeline``, ...).
     """
 
-    METAINFO = dict(
+    METAINFO: ClassVar[dict] = dict(
         classes=CAMVID_CLASSES,
         palette=[[128, 128, 128], [128, 0, 0], [192, 192, 128], [128, 64, 128], [60, 40, 222],
                  [128, 128, 0], [192, 128, 128], [64, 64, 128], [64, 0, 128], [64, 64, 0],
@@ -67,7 +67,7 @@ class CamVidDataset(BaseSegDataset):
                              f"(expected <data_root>/{self.split}/*.png)")
         if self.label_fraction < 1:
             n = len(data_list)
-            k = max(1, int(round(self.label_fraction * n)))
+            k = max(1, round(self.label_fraction * n))
             keep = np.sort(np.random.default_rng(self.subset_seed).choice(n, size=k, replace=False))
             data_list = [data_list[i] for i in keep]
         return data_list

@@ -20,12 +20,13 @@ class PerClassIoUMetric(IoUMetric):
 
     over pixels whose label is not ``ignore_index``. A class absent from both prediction and
     ground truth has an undefined IoU (NaN, left out of mmseg's mean, reported as ``nan``).
+    Values are Python floats rounded to 0.01 (mmseg's are float32).
     """
 
     def compute_metrics(self, results: list) -> dict[str, float]:
-        metrics = super().compute_metrics(results)
-        intersect = sum(r[0] for r in results).numpy()
-        union = sum(r[1] for r in results).numpy()
+        metrics = {k: round(float(v), 2) for k, v in super().compute_metrics(results).items()}
+        intersect = sum(r[0].double() for r in results).numpy()
+        union = sum(r[1].double() for r in results).numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
             iou = intersect / union
         for name, value in zip(self.dataset_meta["classes"], iou):

@@ -1,0 +1,122 @@
+"""PixPro's claim on CamVid at this machine's budget: dense pretraining transfers better to
+segmentation than instance-level pretraining.
+
+    python benchmarks/vision/reproduce.py --data-root ../shared/data \
+        --pretrain-steps 1500 --finetune-steps 1500 --seeds 0 1 2
+
+1. Pretrain ResNet-18 on CamVid's train + val images without labels with PixPro, PixContrast,
+   DenseCL and the BYOL-style baseline -- same iterations, batch, crops and optimiser
+   (``plugins/vision/configs/<method>_r18_camvid.py``), one pretraining per method and seed.
+2. Fine-tune FCN-R18-d8 (``fcn_r18_camvid.py``) from each backbone and from random weights on
+   10% and on 100% of the training labels; test mIoU on the 233 test images.
+Every run goes through the ``concord vision`` CLI, one at a time, into
+``benchmarks/vision/results/runs/``; a run whose ``report.json`` exists is not repeated, so the
+script can be stopped and started again. The table lands in ``results/reproduction.json`` and
+``results/reproduction.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CONFIGS = HERE.parents[1] / "plugins" / "vision" / "configs"
+METHODS = ("pixpro", "pixcontrast", "densecl", "byol")
+
+
+def _run(argv: list[str], log: Path) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    with open(log, "w") as fh:
+        code = subprocess.call([sys.executable, "-m", "concord_vision.cli", *argv], stdout=fh,
+                               stderr=subprocess.STDOUT)
+    print(f"  {'ok' if code == 0 else f'FAILED ({code})'} in {time.monotonic() - t0:.0f} s: {log}", flush=True)
+    if code != 0:
+        raise SystemExit(f"run failed; see {log}")
+
+
+def pretrain(method: str, seed: int, args) -> Path:
+    out = args.runs / f"pretrain_{method}_s{seed}"
+    if not (out / "report.json").exists():
+        print(f"pretrain {method} seed {seed}", flush=True)
+        if out.exists():
+            import shutil
+
+            shutil.rmtree(out)
+        _run(["pretrain", str(CONFIGS / f"{method}_r18_camvid.py"), "--output", str(out),
+              "--set", f"data.root={args.data_root}", "--set", f"train.steps={args.pretrain_steps}",
+              "--set", f"seed={seed}", *args.pretrain_set], out.with_suffix(".log"))
+    return out / "backbone.pth"
+
+
+def finetune(init: str, backbone: Path | None, fraction: float, seed: int, args) -> dict:
+    out = args.runs / f"finetune_{init}_f{int(fraction * 100)}_s{seed}"
+    if not (out / "report.json").exists():
+        print(f"finetune from {init}, {fraction:.0%} labels, seed {seed}", flush=True)
+        if out.exists():
+            import shutil
+
+            shutil.rmtree(out)
+        init_set = (f"model.backbone.init_cfg.checkpoint={backbone}" if backbone is not None
+                    else "model.backbone.init_cfg=None")
+        _run(["finetune", str(CONFIGS / "fcn_r18_camvid.py"), "--output", str(out),
+              "--set", f"data.root={args.data_root}", "--set", f"train.steps={args.finetune_steps}",
+              "--set", f"seed={seed}", "--set", init_set,
+              "--set", f"train_dataloader.dataset.label_fraction={fraction}",
+              "--set", f"train_dataloader.dataset.subset_seed={seed}", *args.finetune_set],
+             out.with_suffix(".log"))
+    return json.loads((out / "report.json").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--pretrain-steps", type=int, default=1500)
+    parser.add_argument("--finetune-steps", type=int, default=1500)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--fractions", type=float, nargs="+", default=[0.1, 1.0])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--pretrain-set", nargs="*", default=[], help="extra --set for pretraining")
+    parser.add_argument("--finetune-set", nargs="*", default=[], help="extra --set for fine-tuning")
+    parser.add_argument("--runs", type=Path, default=HERE / "results" / "runs")
+    args = parser.parse_args()
+    args.data_root = args.data_root.resolve()
+    args.pretrain_set = [x for kv in args.pretrain_set for x in ("--set", kv)]
+    args.finetune_set = [x for kv in args.finetune_set for x in ("--set", kv)]
+    t0 = time.monotonic()
+    table: dict[str, dict[str, list[float]]] = {}
+    for seed in args.seeds:
+        inits = {"random": None} | {m: pretrain(m, seed, args) for m in args.methods}
+        for init, backbone in inits.items():
+            for fraction in args.fractions:
+                report = finetune(init, backbone, fraction, seed, args)
+                table.setdefault(init, {}).setdefault(f"{int(fraction * 100)}%", []).append(report["miou"])
+        _write(table, args, time.monotonic() - t0)
+
+
+def _write(table, args, seconds: float) -> None:
+    cols = [f"{int(f * 100)}%" for f in args.fractions]
+    summary = {init: {c: {"runs": v, "mean": statistics.mean(v),
+                          "std": statistics.stdev(v) if len(v) > 1 else 0.0}
+                      for c, v in row.items()} for init, row in table.items()}
+    budget = {"pretrain_steps": args.pretrain_steps, "finetune_steps": args.finetune_steps,
+              "seeds": args.seeds, "wall_seconds_this_invocation": round(seconds)}
+    (HERE / "results" / "reproduction.json").write_text(json.dumps({"budget": budget, "miou": summary}, indent=2) + "\n")
+    lines = ["| init | " + " | ".join(f"test mIoU, {c} labels" for c in cols) + " |",
+             "|---|" + "---|" * len(cols)]
+    for init, row in summary.items():
+        cells = [f"{row[c]['mean']:.2f} ± {row[c]['std']:.2f} (n={len(row[c]['runs'])})" if c in row else "-"
+                 for c in cols]
+        lines.append(f"| {init} | " + " | ".join(cells) + " |")
+    (HERE / "results" / "reproduction.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()
