@@ -39,7 +39,7 @@ def _samples(batch: int, size: int, generator: torch.Generator):
     return out
 
 
-def step_times(method: str, batch: int, size: int, steps: int, warmup: int) -> list[float]:
+def build(method: str, batch: int, size: int):
     from mmengine.config import Config
     from mmengine.optim import OptimWrapper
     from mmseg.registry import MODELS
@@ -52,12 +52,20 @@ def step_times(method: str, batch: int, size: int, steps: int, warmup: int) -> l
     g = torch.Generator().manual_seed(0)
     data = {"inputs": [(torch.rand(2, 3, size, size, generator=g) * 255).to(torch.uint8) for _ in range(batch)],
             "data_samples": _samples(batch, size, g)}
-    times = []
+    return model, optim, data
+
+
+def step_times(methods, batch: int, size: int, steps: int, warmup: int) -> dict[str, list[float]]:
+    """Steps of every method taken in turn (round robin), so a change in the machine's load
+    during the measurement hits every method alike -- these 2 cores are shared."""
+    built = {m: build(m, batch, size) for m in methods}
+    times: dict[str, list[float]] = {m: [] for m in methods}
     for i in range(warmup + steps):
-        t0 = time.perf_counter()
-        model.train_step(data, optim)
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
+        for m, (model, optim, data) in built.items():
+            t0 = time.perf_counter()
+            model.train_step(data, optim)
+            if i >= warmup:
+                times[m].append(time.perf_counter() - t0)
     return times
 
 
@@ -100,8 +108,9 @@ def main() -> None:
     init_default_scope("mmseg")
     result = {"machine": f"{platform.machine()}, torch {torch.__version__}, {args.threads} threads",
               "batch": args.batch, "size": args.size, "steps": args.steps, "step_seconds": {}}
-    for method in ("byol", "pixpro", "pixcontrast", "densecl"):
-        times = step_times(method, args.batch, args.size, args.steps, args.warmup)
+    all_times = step_times(("byol", "pixpro", "pixcontrast", "densecl"), args.batch, args.size,
+                           args.steps, args.warmup)
+    for method, times in all_times.items():
         result["step_seconds"][method] = {"median": statistics.median(times), "min": min(times)}
         print(f"{method:12s} median step {statistics.median(times):.3f} s  (min {min(times):.3f})", flush=True)
     base = result["step_seconds"]["byol"]["median"]

@@ -9,11 +9,11 @@ model = dict(
     in_channels=512,
     hidden_channels=2048,
     out_channels=128,
-    queue_size=4096,  # about 9 passes over CamVid's 468 images (65536 at ImageNet scale)
+    queue_size=1024,  # 64 batches of keys (65536 at ImageNet scale would outlast the whole run)
     temperature=0.2,
     loss_lambda=0.5,
     momentum=0.999,
 )
 # MoCo's fixed momentum (no cosine schedule); the dense loss is off for the first 10% of the
 # iterations (the authors' DenseCLHook uses 1000 of their ~1M iterations).
-custom_hooks = [dict(type="DenseCLWarmupHook", start_iters=200)]
+custom_hooks = [dict(type="DenseCLWarmupHook", start_iters=30)]

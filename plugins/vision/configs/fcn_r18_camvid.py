@@ -20,8 +20,12 @@ model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(depth=18, norm_cfg=norm_cfg,
                   init_cfg=dict(type="Pretrained", checkpoint=None, prefix="backbone.")),
-    decode_head=dict(in_channels=512, channels=128, num_classes=11, norm_cfg=norm_cfg),
-    auxiliary_head=dict(in_channels=256, channels=64, num_classes=11, norm_cfg=norm_cfg),
+    # avg_non_ignore: the cross entropy averages over labelled pixels (PyTorch's convention;
+    # mmseg's default also counts void pixels in the denominator)
+    decode_head=dict(in_channels=512, channels=128, num_classes=11, norm_cfg=norm_cfg,
+                     loss_decode=dict(avg_non_ignore=True)),
+    auxiliary_head=dict(in_channels=256, channels=64, num_classes=11, norm_cfg=norm_cfg,
+                        loss_decode=dict(avg_non_ignore=True)),
 )
 
 train_pipeline = [
