@@ -98,9 +98,11 @@ def main() -> None:
     parser.add_argument("--pretrain-set", nargs="*", default=[], help="extra --set for pretraining")
     parser.add_argument("--finetune-set", nargs="*", default=FINETUNE_BUDGET,
                         help="--set values for fine-tuning (default: FINETUNE_BUDGET)")
-    parser.add_argument("--runs", type=Path, default=HERE / "results" / "runs")
+    parser.add_argument("--results", type=Path, default=HERE / "results",
+                        help="where reproduction.{json,md} and runs/ go (default: results/ here)")
     args = parser.parse_args()
     args.data_root = args.data_root.resolve()
+    args.runs = args.results / "runs"
     args.pretrain_set = [x for kv in args.pretrain_set for x in ("--set", kv)]
     args.finetune_set = [x for kv in args.finetune_set for x in ("--set", kv)]
     t0 = time.monotonic()
@@ -121,14 +123,14 @@ def _write(table, args, seconds: float) -> None:
                       for c, v in row.items()} for init, row in table.items()}
     budget = {"pretrain_steps": args.pretrain_steps, "finetune_steps": args.finetune_steps,
               "seeds": args.seeds, "wall_seconds_this_invocation": round(seconds)}
-    (HERE / "results" / "reproduction.json").write_text(json.dumps({"budget": budget, "miou": summary}, indent=2) + "\n")
+    (args.results / "reproduction.json").write_text(json.dumps({"budget": budget, "miou": summary}, indent=2) + "\n")
     lines = ["| init | " + " | ".join(f"test mIoU, {c} labels" for c in cols) + " |",
              "|---|" + "---|" * len(cols)]
     for init, row in summary.items():
         cells = [f"{row[c]['mean']:.2f} ± {row[c]['std']:.2f} (n={len(row[c]['runs'])})" if c in row else "-"
                  for c in cols]
         lines.append(f"| {init} | " + " | ".join(cells) + " |")
-    (HERE / "results" / "reproduction.md").write_text("\n".join(lines) + "\n")
+    (args.results / "reproduction.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines), flush=True)
 
 
