@@ -56,7 +56,11 @@ def test_core_components_are_registered():
 
 
 def test_plugin_names_are_prefixed_with_their_domain():
+    """Plugin names carry their domain prefix; the core's (concord-core) are bare."""
     for info in Registry().components():
+        if info.distribution == "concord-core":
+            assert "." not in info.name, f"core component {info.name} carries a prefix"
+            continue
         if info.distribution and info.distribution.startswith("concord-") and info.group != "commands":
             domain = info.distribution.removeprefix("concord-")
             assert info.name.startswith(f"{domain}."), f"{info.name} from {info.distribution}"

@@ -73,7 +73,10 @@ def test_schema_follows_run_conventions():
 @pytest.mark.parametrize("method", ["sasrec", "cl4srec", "duorec", "mclrec"])
 def test_models_learn_the_chain_and_beat_popularity(tmp_path, chain, method, capsys):
     chain_file, log = chain
-    cfg = _config(tmp_path, chain_file, method, **({"cl_weight": 0.1} if method != "mclrec" else {"beta": 0.1}))
+    cfg = _config(tmp_path, chain_file, method, **({"cl_weight": 0.1} if method != "mclrec" else {}))
+    if method == "mclrec":
+        data = yaml.safe_load(cfg.read_text())
+        cfg.write_text(yaml.safe_dump({**data, "loss": {"beta": 0.1}}))
     epochs = "6" if method in ("sasrec",) else "4"
     assert main(["train", str(cfg), "-o", str(tmp_path / "run"), "--set", f"train.epochs={epochs}"]) == 0
     report = json.loads((tmp_path / "run" / "report.json").read_text())

@@ -8,10 +8,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from concord.distributed import sum_gradients
 from concord.testing import run_distributed
 from concord_sequence.losses import CL4SRecLoss, DuoRecLoss, MCLRecLoss
 from concord_sequence.models import MLPAugmenter, SASRec
-from concord_sequence.training.objectives import GradientSync, rec_loss
+from concord_sequence.training.objectives import rec_loss
 
 pytestmark = pytest.mark.distributed
 
@@ -44,7 +45,7 @@ def _objective(method, rows, items, lengths, targets):
         loss = loss + MCLRecLoss(lmd=0.1, beta=0.5, gather=True)(enc[1], enc[2], a1(enc[1]), a2(enc[2]))
     loss.backward()
     params = [*model.parameters(), *a1.parameters(), *a2.parameters()]
-    GradientSync()(params)
+    sum_gradients(params)
     return loss.detach(), [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in params]
 
 

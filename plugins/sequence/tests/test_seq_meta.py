@@ -10,7 +10,7 @@ import torch
 
 from concord_sequence.data import leave_one_out, reindex
 from concord_sequence.data.synthetic import markov_chain_log
-from concord_sequence.training.config import SequenceConfig
+from concord_sequence.training.config import MethodConfig, SequenceConfig
 from concord_sequence.training.methods import build_method
 from concord_sequence.training.objectives import rec_loss
 
@@ -18,10 +18,9 @@ from concord_sequence.training.objectives import rec_loss
 def _method(meta_update="bilevel", seed=0):
     torch.manual_seed(seed)
     split = leave_one_out(reindex(markov_chain_log(n_users=20, n_items=8, seed=seed)).data, max_len=5)
-    cfg = SequenceConfig()
+    cfg = SequenceConfig(method=MethodConfig(name="mclrec", meta_update=meta_update, meta_step=0.5),
+                         loss={"lmd": 0.2, "beta": 0.5})
     cfg.model.hidden, cfg.model.inner, cfg.model.hidden_dropout, cfg.model.attn_dropout = 8, 16, 0.0, 0.0
-    cfg.method.name, cfg.method.meta_update = "mclrec", meta_update
-    cfg.method.lmd, cfg.method.beta, cfg.method.meta_step = 0.2, 0.5, 0.5
     from concord_sequence.models import SASRec
 
     model = SASRec(split.n_items, max_len=5, hidden=8, layers=1, heads=1, inner=16,

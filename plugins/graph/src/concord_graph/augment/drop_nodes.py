@@ -10,6 +10,7 @@ from torch_geometric.data import Data, HeteroData
 
 from concord.augment.base import random_uniform
 from concord.contract import AugmentationExample, BadInput
+from concord.errors import InputError
 from concord.validation import check_probability
 from concord_graph.augment.examples import example_graph, example_hetero
 from concord_graph.augment.graph_augmentation import GraphAugmentation
@@ -66,7 +67,7 @@ class DropNodes(GraphAugmentation):
         types = data.node_types if self.node_types is None else self.node_types
         for t in types:
             if t not in data.node_types:
-                raise ValueError(f"node type {t!r} is not in the graph; node types: {data.node_types}")
+                raise InputError(f"node type {t!r} is not in the graph; node types: {data.node_types}")
         keep = {t: _keep_nodes(int(data[t].num_nodes), self.p, generator, torch.device("cpu")) for t in types}
         if not self.relabel:
             masks = {}

@@ -9,6 +9,7 @@ from torch_geometric.utils import index_sort
 
 from concord.augment.base import random_uniform
 from concord.contract import AugmentationExample, BadInput
+from concord.errors import InputError
 from concord.validation import check_positive, check_probability
 from concord_graph.augment.examples import example_graph
 from concord_graph.augment.graph_augmentation import GraphAugmentation
@@ -66,7 +67,7 @@ class RandomWalkSubgraph(GraphAugmentation):
         check_probability("root_ratio", root_ratio, upper_inclusive=True)
         self.root_ratio = float(root_ratio)
         if isinstance(walk_length, bool) or not isinstance(walk_length, int) or walk_length < 0:
-            raise ValueError(f"walk_length must be an integer >= 0, got {walk_length!r}")
+            raise InputError(f"walk_length must be an integer >= 0, got {walk_length!r}")
         self.walk_length = walk_length
 
     def augment_data(self, data: Data, generator: torch.Generator | None) -> Data:

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch_geometric.data import Data, HeteroData
 
+from concord.errors import DataNotFoundError
 from concord_graph.data.heco import heco_folder, load_heco
 from concord_graph.data.planetoid import PLANETOID_NAMES, load_planetoid
 from concord_graph.data.synthetic import sbm_graph
@@ -37,7 +38,7 @@ def load_graph(root: str | Path, name: str, *, generated: dict[str, Any] | None 
     try:
         folder = heco_folder(root, name)
     except FileNotFoundError as exc:
-        raise FileNotFoundError(
+        raise DataNotFoundError(
             f"unknown graph {name!r} under {root}: not a Planetoid name {list(PLANETOID_NAMES)}, "
             f"not one of {list(GENERATED)}, and {exc}"
         ) from None

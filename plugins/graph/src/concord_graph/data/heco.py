@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch_geometric.data import HeteroData
 
+from concord.errors import DataError, DataNotFoundError
+
 __all__ = ["NODE_TYPE_NAMES", "heco_folder", "load_heco"]
 
 NODE_TYPE_NAMES: dict[str, str] = {
@@ -32,7 +34,7 @@ def heco_folder(root: str | Path, name: str) -> Path:
     for folder in tried:
         if (folder / "labels.npy").is_file():
             return folder
-    raise FileNotFoundError(
+    raise DataNotFoundError(
         f"no HeCo-format folder for {name!r}: looked for labels.npy in "
         f"{', '.join(str(t) for t in tried)}. Nothing is downloaded"
     )
@@ -66,18 +68,18 @@ def load_heco(folder: str | Path, *, ratios: tuple[int, ...] | None = None) -> H
 
     folder = Path(folder)
     if not (folder / "labels.npy").is_file():
-        raise FileNotFoundError(f"{folder} holds no labels.npy: not a HeCo-format folder")
+        raise DataNotFoundError(f"{folder} holds no labels.npy: not a HeCo-format folder")
     metapaths = sorted(p.stem for p in folder.glob("*.npz") if re.fullmatch(r"[a-z]{3,}", p.stem)
                        and p.stem[0] == p.stem[-1] and not p.stem.endswith("feat"))
     if not metapaths:
-        raise ValueError(f"{folder} has no meta-path adjacency (e.g. pap.npz) naming the target type")
+        raise DataError(f"{folder} has no meta-path adjacency (e.g. pap.npz) naming the target type")
     targets = {m[0] for m in metapaths}
     if len(targets) != 1:
-        raise ValueError(f"meta-path files {metapaths} disagree on the target node type")
+        raise DataError(f"meta-path files {metapaths} disagree on the target node type")
     target = targets.pop()
     edges = sorted(p.stem for p in folder.glob("*.txt") if re.fullmatch(r"[a-z]{2}", p.stem))
     if not edges:
-        raise ValueError(f"{folder} has no edge list (e.g. pa.txt)")
+        raise DataError(f"{folder} has no edge list (e.g. pa.txt)")
 
     def name(letter: str) -> str:
         return NODE_TYPE_NAMES.get(letter, letter)
@@ -89,7 +91,7 @@ def load_heco(folder: str | Path, *, ratios: tuple[int, ...] | None = None) -> H
     for e in edges:
         arr = np.loadtxt(folder / f"{e}.txt", dtype=np.int64, ndmin=2)
         if arr.shape[1] != 2:
-            raise ValueError(f"{e}.txt must hold two ids per line, got {arr.shape[1]} columns")
+            raise DataError(f"{e}.txt must hold two ids per line, got {arr.shape[1]} columns")
         edge_arrays[e] = arr
         for letter, col in ((e[0], arr[:, 0]), (e[1], arr[:, 1])):
             counts[letter] = max(counts.get(letter, 0), int(col.max()) + 1 if col.size else 0)
@@ -98,7 +100,7 @@ def load_heco(folder: str | Path, *, ratios: tuple[int, ...] | None = None) -> H
         if feat.is_file():
             x = _row_normalize(sp.load_npz(feat))
             if letter == target and x.shape[0] != counts[letter]:
-                raise ValueError(f"{feat.name} has {x.shape[0]} rows, labels.npy {counts[letter]}")
+                raise DataError(f"{feat.name} has {x.shape[0]} rows, labels.npy {counts[letter]}")
             counts[letter] = max(counts[letter], x.shape[0])
             data[name(letter)].x = x
         else:
@@ -118,7 +120,7 @@ def load_heco(folder: str | Path, *, ratios: tuple[int, ...] | None = None) -> H
         for part in ("train", "val", "test"):
             f = folder / f"{part}_{r}.npy"
             if not f.is_file():
-                raise FileNotFoundError(f"split file {f} is missing")
+                raise DataNotFoundError(f"split file {f} is missing")
             idx = torch.as_tensor(np.load(f).astype(np.int64).reshape(-1))
             mask = torch.zeros(n, dtype=torch.bool)
             mask[idx] = True

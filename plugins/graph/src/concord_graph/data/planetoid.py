@@ -8,6 +8,8 @@ from pathlib import Path
 
 from torch_geometric.data import Data
 
+from concord.errors import DataError, DataNotFoundError
+
 __all__ = ["PLANETOID_NAMES", "load_planetoid", "planetoid_raw_dir"]
 
 PLANETOID_NAMES: tuple[str, ...] = ("Cora", "CiteSeer", "PubMed")
@@ -22,7 +24,7 @@ def planetoid_raw_dir(root: str | Path, name: str) -> Path:
     for folder in tried:
         if all((folder / f"ind.{name.lower()}.{part}").is_file() for part in _RAW):
             return folder
-    raise FileNotFoundError(
+    raise DataNotFoundError(
         f"no Planetoid raw files for {name!r}: looked for ind.{name.lower()}.{{x,tx,allx,y,ty,ally,graph,"
         f"test.index}} in {', '.join(str(t) for t in tried)}. Nothing is downloaded; point "
         "data.root at a folder that holds them"
@@ -41,7 +43,7 @@ def load_planetoid(root: str | Path, name: str, *, normalize_features: bool = Tr
     from torch_geometric.transforms import NormalizeFeatures
 
     if name not in PLANETOID_NAMES:
-        raise ValueError(f"unknown Planetoid graph {name!r}; names: {list(PLANETOID_NAMES)}")
+        raise DataError(f"unknown Planetoid graph {name!r}; names: {list(PLANETOID_NAMES)}")
     raw = planetoid_raw_dir(root, name)
     with tempfile.TemporaryDirectory(prefix="concord-planetoid-") as tmp:
         shutil.copytree(raw, Path(tmp) / name / "raw")

@@ -12,6 +12,7 @@ from torch import Tensor
 from torch_geometric.data import HeteroData
 from torch_geometric.typing import EdgeType
 
+from concord.errors import DataError
 from concord_graph.augment.drop_edges import edge_keep_mask
 from concord_graph.graph_input import check_hetero
 from concord_graph.hetero.metapaths import metapath_graph, resolve_metapath
@@ -102,11 +103,11 @@ def prepare_meow_inputs(data: HeteroData, metapaths: Sequence[Sequence[Any]], to
     ``AddMetaPaths``, keep each node's ``top_k`` PathSim neighbours, normalise, and average the
     adjacencies for the coarse view (MEOW's ``adj = stack(adjs).mean(0)``)."""
     if len(top_k) != len(metapaths):
-        raise ValueError(f"top_k needs one entry per meta-path ({len(metapaths)}), got {list(top_k)}")
+        raise DataError(f"top_k needs one entry per meta-path ({len(metapaths)}), got {list(top_k)}")
     resolved = [resolve_metapath(data, m) for m in metapaths]
     targets = {h[0][0] for h in resolved}
     if len(targets) != 1:
-        raise ValueError(f"all meta-paths must start at the same node type, got {sorted(targets)}")
+        raise DataError(f"all meta-paths must start at the same node type, got {sorted(targets)}")
     target = targets.pop()
     context_types = {h[2] for hops in resolved for h in hops[:-1]}
     check_hetero(data, need_x=[target, *sorted(context_types)])

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from concord.errors import InputError
+
 __all__ = ["Clustering", "cluster_prototypes", "kmeans"]
 
 
@@ -37,7 +39,7 @@ def kmeans(x: Tensor, k: int, *, iterations: int = 20, generator: torch.Generato
     ``(assignment (N,), centroids (k, D))``. An emptied cluster keeps its previous centroid."""
     n = x.shape[0]
     if not 1 <= k <= n:
-        raise ValueError(f"k must lie in [1, {n}], got {k}")
+        raise InputError(f"k must lie in [1, {n}], got {k}")
     x = x.detach().float()
     c = x[torch.randperm(n, generator=generator)[:k]].clone()
     for _ in range(iterations):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from concord.augment.base import Augmentation
+from concord.errors import InputError
 from concord_sequence.data.batch import SequenceBatch
 
 __all__ = ["PairViews"]
@@ -22,7 +23,7 @@ class PairViews:
 
     def __init__(self, augmentations: list[Augmentation]) -> None:
         if not augmentations:
-            raise ValueError("PairViews needs at least one augmentation")
+            raise InputError("PairViews needs at least one augmentation")
         self.augmentations = list(augmentations)
 
     def __call__(self, batch: SequenceBatch, generator: torch.Generator | None) -> tuple[SequenceBatch, SequenceBatch]:

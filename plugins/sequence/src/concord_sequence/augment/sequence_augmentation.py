@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from concord.augment.base import Augmentation, random_uniform
+from concord.errors import InputError
 from concord_sequence.data.batch import SequenceBatch, as_batch
 
 __all__ = ["SequenceAugmentation", "choose_positions", "count"]
@@ -47,7 +48,7 @@ class SequenceAugmentation(Augmentation):
 
 def check_ratio(name: str, value: float, *, low_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+        raise InputError(f"{name} must be a number in [0, 1], got {value!r}")
     if not (0 < value <= 1 if low_open else 0 <= value <= 1):
-        raise ValueError(f"{name} must lie in {'(0, 1]' if low_open else '[0, 1]'}, got {value!r}")
+        raise InputError(f"{name} must lie in {'(0, 1]' if low_open else '[0, 1]'}, got {value!r}")
     return float(value)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from concord.errors import DataError, DataNotFoundError
 from concord_sequence.data.kcore import kcore_filter
 from concord_sequence.data.readers import read_atomic_inter, read_user_lines
 from concord_sequence.data.reindex import reindex
@@ -32,7 +33,7 @@ def resolve_path(root: str, name: str, path: str | None = None) -> Path:
     for p in tried:
         if p.is_file():
             return p
-    raise FileNotFoundError(
+    raise DataNotFoundError(
         f"data set {name!r} not found under data.root={root!r}; looked for "
         + ", ".join(str(p) for p in tried) + " (set data.root, or data.path to a file)"
     )
@@ -47,7 +48,7 @@ class Loaded:
 def load_dataset(*, root: str, name: str, path: str | None = None, max_len: int = 50,
                  min_user_inter: int = 0, min_item_inter: int = 0, short_users: str = "error") -> Loaded:
     if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
-        raise ValueError(f"data.max_len must be an integer >= 1, got {max_len!r}")
+        raise DataError(f"data.max_len must be an integer >= 1, got {max_len!r}")
     file = resolve_path(root, name, path)
     raw = read_atomic_inter(file) if file.suffix == ".inter" else read_user_lines(file)
     filtered = kcore_filter(raw, min_user=min_user_inter, min_item=min_item_inter)

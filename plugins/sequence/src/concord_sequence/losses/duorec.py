@@ -7,6 +7,7 @@ from torch import Tensor
 
 from concord import distributed
 from concord.contract import BadInput, LossExample
+from concord.errors import InputError
 from concord.losses.base import Loss
 from concord.losses.contrast import contrast_terms
 from concord.losses.nt_xent import NTXent
@@ -59,7 +60,7 @@ class DuoRecLoss(Loss):
         self.temperature = check_positive("temperature", temperature)
         self.similarity = check_similarity(similarity)
         if positives not in ("pair", "same_target"):
-            raise ValueError(f"positives must be 'pair' or 'same_target', got {positives!r}")
+            raise InputError(f"positives must be 'pair' or 'same_target', got {positives!r}")
         self.positives = positives
         self.gather = bool(gather)
         self._pair = NTXent(temperature=self.temperature, normalize=self.similarity == "cos",
@@ -70,7 +71,7 @@ class DuoRecLoss(Loss):
             return self._pair(h_dropout, h_same_target)
         check_two_views(h_dropout, h_same_target)
         if targets is None or not isinstance(targets, Tensor) or targets.shape != h_dropout.shape[:1]:
-            raise ValueError("positives='same_target' needs targets, a (N,) tensor of next-item ids")
+            raise InputError("positives='same_target' needs targets, a (N,) tensor of next-item ids")
         embed = self._pair.embed
         b = two_view_batch(embed(h_dropout), embed(h_same_target), gather=self.gather)
         labels = distributed.gather_no_grad(targets).tensor if self.gather else targets

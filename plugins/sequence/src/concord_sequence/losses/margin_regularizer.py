@@ -7,6 +7,7 @@ from torch import Tensor
 
 from concord import distributed
 from concord.contract import BadInput, LossExample
+from concord.errors import InputError
 from concord.losses.base import Loss
 from concord.losses.two_view import check_two_views, two_view_batch
 from concord.validation import check_positive
@@ -26,7 +27,7 @@ def margin_terms(query: Tensor, key: Tensor, positive_index: Tensor, self_index:
     neg_mask[rows, self_index] = False
     n_neg = int(s.shape[1]) - 2
     if n_neg < 1:
-        raise ValueError("the margin regularizer needs at least 2 samples in the (global) batch")
+        raise InputError("the margin regularizer needs at least 2 samples in the (global) batch")
     hardest_neg = s.masked_fill(~neg_mask, float("-inf")).max(dim=1).values
     # with one positive per anchor, the hardest (least similar) positive is that positive
     low = torch.minimum(pos, hardest_neg)

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from concord import distributed
-from concord.run import capture_rng, progress, restore_rng, seed_everything
+from concord.errors import ConfigError
+from concord.run import Run, capture_rng, progress, restore_rng, seed_everything
 from concord.run.files import atomic_write_text
 from concord_sequence.data.loading import load_dataset
 from concord_sequence.data.summary import format_summary
@@ -35,13 +36,16 @@ def _say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
-def train(cfg: SequenceConfig, run_dir: Any, resume_state: dict[str, Any] | None) -> dict[str, Any]:
+def train(run: Run[SequenceConfig]) -> dict[str, Any]:
+    """Train, select the best validation epoch, test it; returns the report (rank 0; the other
+    ranks help training and return ``{}``)."""
+    cfg, run_dir, resume_state = run.config, run.dir, run.resume_state
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
     rank, world = distributed.rank(), distributed.world_size()
     if cfg.train.batch_size < world:
-        raise ValueError(f"train.batch_size ({cfg.train.batch_size}) is smaller than the {world} processes")
-    device = torch.device(cfg.train.device)
+        raise ConfigError(f"train.batch_size ({cfg.train.batch_size}) is smaller than the {world} processes")
+    device = run.device
     g = seed_everything(cfg.seed)  # the epoch order: the same on every process
     aug_gen = torch.Generator().manual_seed(cfg.seed * 1000 + 1 + rank)  # views, partners
     torch.manual_seed(cfg.seed)  # the same initial weights on every process
@@ -56,7 +60,7 @@ def train(cfg: SequenceConfig, run_dir: Any, resume_state: dict[str, Any] | None
         _say(format_summary(loaded.summary))
         atomic_write_text(run_dir.file("dataset_summary.json"), json.dumps(loaded.summary, indent=2) + "\n")
     if len(data.train_user) == 0:
-        raise ValueError("no training samples: every user has exactly 3 items (input, validation, test)")
+        raise ConfigError("no training samples: every user has exactly 3 items (input, validation, test)")
 
     m = cfg.model
     model = SASRec(data.n_items, max_len=cfg.data.max_len, hidden=m.hidden, layers=m.layers, heads=m.heads,
@@ -84,9 +88,6 @@ def train(cfg: SequenceConfig, run_dir: Any, resume_state: dict[str, Any] | None
         restore_rng(resume_state["rng"])
         stopper.load(resume_state["early_stopping"])
         start, stopped = int(resume_state["epoch"]) + 1, bool(resume_state["stopped"])
-        if rank == 0:
-            run_dir.keep_metrics(lambda r: r.get("epoch", -1) < start)
-        _say(f"[concord] resuming after epoch {start - 1}")
 
     n_train = len(data.train_user)
     batch = cfg.train.batch_size
@@ -130,14 +131,13 @@ def train(cfg: SequenceConfig, run_dir: Any, resume_state: dict[str, Any] | None
             _say(f"epoch {epoch}: loss {record.get('loss', float('nan')):.4f}  "
                  f"{metric_key} {valid[cfg.eval.metric]:.4f}  hr@10 {valid['hr@10']:.4f}  "
                  f"({train_time:.0f}s train, {seen / max(train_time, 1e-9):.0f} seq/s)")
-            run_dir.save_checkpoint({
-                "epoch": epoch, "stopped": stopped, "model": model.state_dict(),
-                "method": method.state_dict(), "generator": g.get_state(),
-                "aug_generator": _all_generator_states(aug_gen), "rng": capture_rng(),
-                "early_stopping": stopper.state(),
-            })
-        else:
-            _all_generator_states(aug_gen)
+        # every rank joins the gather of the generator states; rank 0 alone writes
+        run_dir.save_progress({
+            "epoch": epoch, "stopped": stopped, "model": model.state_dict(),
+            "method": method.state_dict(), "generator": g.get_state(),
+            "aug_generator": _all_generator_states(aug_gen), "rng": capture_rng(),
+            "early_stopping": stopper.state(),
+        }, done=epoch + 1, extendable=not stopped, reason="it stopped early" if stopped else "")
         if stopped:
             _say(f"[concord] early stop: no {metric_key} improvement for {cfg.train.patience} epochs")
 
@@ -151,16 +151,15 @@ def train(cfg: SequenceConfig, run_dir: Any, resume_state: dict[str, Any] | None
                      batch_size=cfg.eval.batch_size) if negatives is None else None
     report = {f"test_{k}": test[k] for k in ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr")}
     report["best_epoch"] = stopper.best_epoch
-    written: dict[str, Any] = {}
-    if rank == 0:
-        written = run_dir.write_report(report)
-        run_dir.plot_metrics(["loss", "valid_ndcg@10", "valid_hr@10", "valid_mrr"], "learning_curve.png")
-        summary = {"method": cfg.method.name, "epochs_run": len(run_dir.metrics()),
-                   "stopped_early": stopped, f"best_{metric_key}": stopper.best,
-                   "test": test, "dataset": loaded.summary, "world_size": world,
-                   f"test_exclude_history_{not cfg.eval.exclude_history}": other}
-        atomic_write_text(run_dir.file("run_summary.json"), json.dumps(summary, indent=2) + "\n")
-    return written
+    if rank != 0:
+        return {}
+    run_dir.plot_metrics(["loss", "valid_ndcg@10", "valid_hr@10", "valid_mrr"], "learning_curve.png")
+    summary = {"method": cfg.method.name, "epochs_run": len(run_dir.metrics()),
+               "stopped_early": stopped, f"best_{metric_key}": stopper.best,
+               "test": test, "dataset": loaded.summary, "world_size": world,
+               f"test_exclude_history_{not cfg.eval.exclude_history}": other}
+    atomic_write_text(run_dir.file("run_summary.json"), json.dumps(summary, indent=2) + "\n")
+    return report
 
 
 def _all_generator_states(gen: torch.Generator) -> list[torch.Tensor]:

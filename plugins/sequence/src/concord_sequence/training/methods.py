@@ -15,6 +15,7 @@ mclrec     :math:`\\mathcal{L}_{rec} + \\lambda \\mathcal{L}_{cl} + \\beta \\mat
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -23,19 +24,20 @@ from torch import Tensor
 from torch.func import functional_call
 
 from concord.augment.base import Augmentation
+from concord.distributed import sum_gradients
+from concord.errors import ConfigError
 from concord.registry import build
+from concord.run.components import build_component
 from concord_sequence.augment.pair_views import PairViews
 from concord_sequence.data.batch import SequenceBatch
 from concord_sequence.data.item_similarity import item_cf_similar_items
 from concord_sequence.data.same_target import SameTargetSampler
 from concord_sequence.data.split import LeaveOneOut
-from concord_sequence.losses.cl4srec import CL4SRecLoss
-from concord_sequence.losses.duorec import DuoRecLoss
 from concord_sequence.losses.mclrec import MCLRecLoss
 from concord_sequence.models.augmenter import MLPAugmenter
 from concord_sequence.models.sasrec import SASRec
 from concord_sequence.training.config import SequenceConfig
-from concord_sequence.training.objectives import GradientSync, rec_loss
+from concord_sequence.training.objectives import rec_loss
 
 __all__ = ["METHODS", "Method", "build_augmentations", "build_method"]
 
@@ -58,6 +60,18 @@ def build_augmentations(specs: list[dict[str, Any]], model: SASRec, data: LeaveO
     return out
 
 
+def contrastive_loss(cfg: SequenceConfig) -> Any:
+    """The contrastive term ``cfg.loss`` names, built from the registry; it gathers across
+    processes (``gather=True``; an identity on one process), which a loss under ``torchrun``
+    must support."""
+    from concord import distributed
+
+    assert cfg.loss is not None, "the method has no contrastive term"
+    return build_component("losses", cfg.loss, where="loss", provided={"gather": True},
+                           required=("gather",) if distributed.is_distributed() else (),
+                           why={"gather": "under torchrun the contrast spans every process's batch"})
+
+
 class Method:
     """A training method: ``step(samples)`` runs one batch (optimizer steps included)."""
 
@@ -66,7 +80,6 @@ class Method:
     def __init__(self, cfg: SequenceConfig, model: SASRec, data: LeaveOneOut,
                  generator: torch.Generator, device: torch.device) -> None:
         self.cfg, self.model, self.data, self.generator, self.device = cfg, model, data, generator, device
-        self.sync = GradientSync()
         self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
 
     # -- helpers -------------------------------------------------------------------------
@@ -84,7 +97,7 @@ class Method:
     def encoder_step(self, loss: Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.sync(self.model.parameters())
+        sum_gradients(self.model.parameters())
         self.optimizer.step()
 
     # -- interface -----------------------------------------------------------------------
@@ -109,7 +122,7 @@ class CL4SRec(Method):
         super().__init__(cfg, model, data, generator, device)
         m = cfg.method
         self.views = PairViews(build_augmentations(m.augmentations, model, data, m.similar_items_top_k))
-        self.loss = CL4SRecLoss(temperature=m.temperature, similarity=m.similarity, gather=True)
+        self.loss = contrastive_loss(cfg)
 
     def step(self, samples: np.ndarray) -> dict[str, float]:
         batch, targets = self.batch(samples)
@@ -127,17 +140,17 @@ class DuoRec(Method):
     def __init__(self, cfg: SequenceConfig, model: SASRec, data: LeaveOneOut,
                  generator: torch.Generator, device: torch.device) -> None:
         super().__init__(cfg, model, data, generator, device)
-        m = cfg.method
         self.partners = SameTargetSampler(data)
-        self.loss = DuoRecLoss(temperature=m.temperature, similarity=m.similarity,
-                               positives=m.duorec_positives, gather=True)
+        self.loss = contrastive_loss(cfg)
+        self.loss_takes_targets = "targets" in inspect.signature(self.loss.forward).parameters
 
     def step(self, samples: np.ndarray) -> dict[str, float]:
         batch, targets = self.batch(samples)
         partner, _ = self.batch(self.partners.sample(samples, self.generator))
         rec = self.rec(self.encode(batch), targets)
         # model augmentation: the same input under a second dropout mask
-        reg = self.loss(self.encode(batch), self.encode(partner), targets)
+        h, h_partner = self.encode(batch), self.encode(partner)
+        reg = self.loss(h, h_partner, targets) if self.loss_takes_targets else self.loss(h, h_partner)
         loss = rec + self.cfg.method.cl_weight * reg
         self.encoder_step(loss)
         return {"loss": float(loss.detach()), "rec": float(rec.detach()), "cl": float(reg.detach())}
@@ -151,8 +164,7 @@ class MCLRec(Method):
         super().__init__(cfg, model, data, generator, device)
         m = cfg.method
         self.views = PairViews(build_augmentations(m.augmentations, model, data, m.similar_items_top_k))
-        self.loss = MCLRecLoss(lmd=m.lmd, beta=m.beta, reg_weight=m.reg_weight, temperature=m.temperature,
-                               similarity=m.similarity, gather=True)
+        self.loss: MCLRecLoss = contrastive_loss(cfg)
         self.aug1 = MLPAugmenter(model.hidden).to(device)
         self.aug2 = MLPAugmenter(model.hidden).to(device)
         self.aug_params = [*self.aug1.parameters(), *self.aug2.parameters()]
@@ -161,7 +173,7 @@ class MCLRec(Method):
             from concord import distributed
 
             if distributed.is_distributed():
-                raise ValueError("method.meta_update=bilevel runs on one process; use first_order under torchrun")
+                raise ConfigError("method.meta_update=bilevel runs on one process; use first_order under torchrun")
 
     def _set_aug_trainable(self, flag: bool) -> None:
         for p in self.aug_params:
@@ -194,7 +206,7 @@ class MCLRec(Method):
             self.aug_optimizer.zero_grad(set_to_none=True)
             meta_loss = self.meta_objective(v1, v2, encoder_grad=False)
             meta_loss.backward()
-            self.sync(self.aug_params)
+            sum_gradients(self.aug_params)
             self.aug_optimizer.step()
             meta = float(meta_loss.detach())
         # official step 3 (bilevel: the encoder's one real step), augmenters frozen
@@ -272,7 +284,7 @@ METHODS: dict[str, type[Method]] = {"sasrec": Method, "cl4srec": CL4SRec, "duore
 def build_method(cfg: SequenceConfig, model: SASRec, data: LeaveOneOut, generator: torch.Generator,
                  device: torch.device) -> Method:
     if cfg.method.name not in METHODS:
-        raise ValueError(f"method.name must be one of {sorted(METHODS)}, got {cfg.method.name!r}")
+        raise ConfigError(f"method.name must be one of {sorted(METHODS)}, got {cfg.method.name!r}")
     return METHODS[cfg.method.name](cfg, model, data, generator, device)
 
 
