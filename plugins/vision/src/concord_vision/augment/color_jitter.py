@@ -11,6 +11,7 @@ import torch
 
 from concord.augment.base import Augmentation
 from concord.contract import AugmentationExample, BadInput
+from concord.errors import InputError
 from concord.validation import check_choice, check_positive, check_probability
 from concord_vision.augment.view import check_view, replaced, uniform
 
@@ -65,7 +66,7 @@ class ColorJitter(Augmentation):
         self.saturation = check_positive("saturation", saturation, allow_zero=True)
         self.hue = check_positive("hue", hue, allow_zero=True)
         if self.hue > 0.5:
-            raise ValueError(f"hue must lie in [0, 0.5], got {hue!r}")
+            raise InputError(f"hue must lie in [0, 0.5], got {hue!r}")
         self.prob = check_probability("prob", prob, upper_inclusive=True)
         self.channel_order = check_choice("channel_order", channel_order, ("bgr", "rgb"))
 

@@ -12,6 +12,7 @@ import torch
 
 from concord.augment.base import Augmentation
 from concord.contract import AugmentationExample, BadInput
+from concord.errors import InputError
 from concord_vision.augment.view import check_view, replaced, uniform
 
 __all__ = ["RandomResizedCrop"]
@@ -21,10 +22,10 @@ def _pair(name: str, value: Any, *, positive: bool = True) -> tuple[float, float
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = (value, value)
     if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise ValueError(f"{name} must be a number or a pair (low, high), got {value!r}")
+        raise InputError(f"{name} must be a number or a pair (low, high), got {value!r}")
     lo, hi = (float(v) for v in value)
     if lo > hi or (positive and lo <= 0):
-        raise ValueError(f"{name} must satisfy 0 < low <= high, got {value!r}")
+        raise InputError(f"{name} must satisfy 0 < low <= high, got {value!r}")
     return lo, hi
 
 
@@ -63,12 +64,12 @@ class RandomResizedCrop(Augmentation):
         if not isinstance(hw, (list, tuple)) or len(hw) != 2 or not all(
             isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in hw
         ):
-            raise ValueError(f"size must be an integer >= 1 or a pair (height, width), got {size!r}")
+            raise InputError(f"size must be an integer >= 1 or a pair (height, width), got {size!r}")
         self.size = size if isinstance(size, int) else tuple(int(v) for v in size)
         self._hw = (int(hw[0]), int(hw[1]))
         lo, hi = _pair("scale", scale)
         if hi > 1:
-            raise ValueError(f"scale must lie in (0, 1] (a fraction of the image area), got {scale!r}")
+            raise InputError(f"scale must lie in (0, 1] (a fraction of the image area), got {scale!r}")
         self.scale = (lo, hi)
         self.ratio = _pair("ratio", ratio)
         self.allow_upscale = bool(allow_upscale)
@@ -98,11 +99,11 @@ class RandomResizedCrop(Augmentation):
     def apply(self, x: Mapping[str, Any], generator: torch.Generator | None) -> dict[str, Any]:
         img = check_view(x)
         if "crop_box" in x or x.get("flip"):
-            raise ValueError("this view is already cropped or flipped; crop the original image first")
+            raise InputError("this view is already cropped or flipped; crop the original image first")
         height, width = img.shape[:2]
         out_h, out_w = self._hw
         if not self.allow_upscale and (height < out_h or width < out_w):
-            raise ValueError(
+            raise InputError(
                 f"image of {height}x{width} (HxW) is smaller than the {out_h}x{out_w} output; "
                 "choose a smaller size or pass allow_upscale=True"
             )

@@ -10,6 +10,7 @@ import torch
 
 from concord.augment.base import Augmentation
 from concord.contract import AugmentationExample, BadInput
+from concord.errors import InputError
 from concord.validation import check_probability
 from concord_vision.augment.view import check_view, replaced, uniform
 
@@ -31,7 +32,7 @@ class Solarize(Augmentation):
     def __init__(self, *, threshold: int = 128, prob: float = 0.2) -> None:
         super().__init__()
         if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= 256:
-            raise ValueError(f"threshold must be an integer in [0, 256], got {threshold!r}")
+            raise InputError(f"threshold must be an integer in [0, 256], got {threshold!r}")
         self.threshold = threshold
         self.prob = check_probability("prob", prob, upper_inclusive=True)
 

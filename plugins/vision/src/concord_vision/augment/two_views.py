@@ -11,6 +11,7 @@ import torch
 from concord.augment.base import Augmentation
 from concord.augment.compose import Compose
 from concord.contract import AugmentationExample, BadInput
+from concord.errors import InputError
 from concord_vision.augment.view import check_view, replaced
 
 __all__ = ["TwoViews", "byol_view_steps"]
@@ -58,7 +59,7 @@ class TwoViews(Augmentation):
         second = Compose(steps=view_2)
         for name, comp in (("view_1", first), ("view_2", second)):
             if comp.steps[0]["name"] != "vision.random_resized_crop":
-                raise ValueError(
+                raise InputError(
                     f"{name} must start with vision.random_resized_crop (the crop box feeds the "
                     f"pixel pairs), got {comp.steps[0]['name']!r}"
                 )

@@ -14,17 +14,19 @@ from typing import Any
 import numpy as np
 import torch
 
+from concord.errors import InputError
+
 __all__ = ["check_view", "replaced", "uniform"]
 
 
 def check_view(x: Any) -> np.ndarray:
     """The view's image, after checking it is an ``(H, W, 3)`` uint8 array."""
     if not isinstance(x, Mapping) or "img" not in x:
-        raise ValueError(f"a view is a dict with an 'img' array, got {type(x).__name__}")
+        raise InputError(f"a view is a dict with an 'img' array, got {type(x).__name__}")
     img = x["img"]
     if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
         desc = f"{img.dtype} {img.shape}" if isinstance(img, np.ndarray) else type(img).__name__
-        raise ValueError(f"'img' must be an (H, W, 3) uint8 array, got {desc}")
+        raise InputError(f"'img' must be an (H, W, 3) uint8 array, got {desc}")
     return img
 
 

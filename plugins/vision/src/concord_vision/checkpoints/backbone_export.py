@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from concord.run.checkpoint import CheckpointError
+from concord.errors import CheckpointError
 from concord.run.files import atomic_write
 
 __all__ = ["export_backbone", "load_weights"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from mmengine.config import Config, ConfigDict
 
-from concord.registry import ConfigError
+from concord.errors import ConfigError
 from concord.run.config import parse_value
 
 __all__ = ["ALIASES", "apply_overrides", "parse_override"]
@@ -88,6 +88,15 @@ def _set_budget(cfg: Config, iters: int) -> None:
             hook["start_iters"] = scale(hook["start_iters"])
 
 
+def _like(old: Any, value: Any) -> Any:
+    """The override in the container type the config used: a YAML list where the config held a
+    tuple becomes a tuple (mmseg checks ``crop_size`` / ``strides`` for tuples), a dict a
+    ``ConfigDict``."""
+    if isinstance(old, tuple) and isinstance(value, list):
+        return tuple(value)
+    return ConfigDict(value) if isinstance(value, dict) else value
+
+
 def _set_path(cfg: Config, key: str, value: Any) -> None:
     node: Any = cfg._cfg_dict  # the ConfigDict behind the Config
     parts = key.split(".")
@@ -99,7 +108,7 @@ def _set_path(cfg: Config, key: str, value: Any) -> None:
                 raise ConfigError(f"unknown config key {key!r}: {where} is a list of {len(node)}; "
                                   f"index it with 0..{len(node) - 1}")
             if last:
-                node[int(part)] = value
+                node[int(part)] = _like(node[int(part)], value)
             node = node[int(part)]
             continue
         if not isinstance(node, dict):
@@ -112,7 +121,7 @@ def _set_path(cfg: Config, key: str, value: Any) -> None:
             raise ConfigError(f"unknown config key {key!r}: {where} has no {part!r}{hint}; "
                               f"valid keys there: {', '.join(valid)}")
         if last:
-            node[part] = ConfigDict(value) if isinstance(value, dict) else value
+            node[part] = _like(node[part], value)
         node = node[part]
 
 

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from concord import distributed
+from concord.errors import CheckpointError, ConfigError
 
 __all__ = ["check_init_checkpoint", "finetune", "finish_finetune"]
 
@@ -15,8 +16,6 @@ N_FIGURE = 4  # test images drawn in predictions.png
 def check_init_checkpoint(cfg) -> None:
     """A ``Pretrained`` backbone init must name a file holding ``<prefix>*`` weights (mmengine
     itself would only log the missing keys and train from random weights)."""
-    from concord.registry import ConfigError
-    from concord.run.checkpoint import CheckpointError
     from concord_vision.checkpoints import load_weights
 
     init = cfg.get("model", {}).get("backbone", {}).get("init_cfg")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from concord.registry import ConfigError
+from concord.errors import ConfigError
 
 __all__ = ["check_module_types", "registered_types"]
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from concord.errors import InputError
+
 __all__ = ["colorize", "prediction_figure"]
 
 
@@ -31,7 +33,7 @@ def prediction_figure(
 
     n = len(images)
     if not (n == len(truths) == len(predictions)) or n == 0:
-        raise ValueError("need as many images, ground truths and predictions (at least one)")
+        raise InputError("need as many images, ground truths and predictions (at least one)")
     fig, axes = plt.subplots(n, 3, figsize=(9, 2.4 * n + 0.4), squeeze=False)
     for row, (img, gt, pred) in enumerate(zip(images, truths, predictions)):
         for col, (pic, name) in enumerate(((img, "image"), (colorize(gt, palette), "ground truth"),

@@ -6,13 +6,13 @@ import argparse
 from typing import Any
 
 from concord import distributed
+from concord.errors import CheckpointError, ConfigError
 
 __all__ = ["finish_pretrain", "pretrain"]
 
 
 def finish_pretrain(runner, run_dir, metrics, world: int) -> dict[str, Any]:
     """Export ``backbone.pth`` from the last checkpoint (rank 0) and summarise the run."""
-    from concord.run.checkpoint import CheckpointError
     from concord_vision.checkpoints import export_backbone
     from concord_vision.commands.run_folder import latest_checkpoint
 
@@ -41,8 +41,6 @@ def pretrain(args: argparse.Namespace) -> int:
     from concord_vision.commands.runner_setup import run_with_runner
 
     def check(cfg) -> None:
-        from concord.registry import ConfigError
-
         if not isinstance(cfg.get("model"), dict) or "backbone" not in cfg.model:
             raise ConfigError("a pretraining config needs a model with a backbone (model.backbone)")
 

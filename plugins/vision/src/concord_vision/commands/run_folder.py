@@ -9,7 +9,7 @@ from typing import Any
 
 from mmengine.config import Config
 
-from concord.registry import ConfigError
+from concord.errors import ConfigError
 from concord.run import RunDir, flatten
 
 __all__ = ["BUDGET_KEYS", "checkpoint_iter", "choose_output", "latest_checkpoint", "open_run_folder"]

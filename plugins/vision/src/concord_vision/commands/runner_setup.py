@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from concord.registry import ConfigError
+from concord.errors import ConfigError
 
 __all__ = ["load_vision_config", "run_with_runner"]
 

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 import numpy as np
 from mmseg.datasets import BaseSegDataset
 
+from concord.errors import ConfigError, DataError, DataNotFoundError
+
 __all__ = ["CAMVID_CLASSES", "CamVidDataset"]
 
 CAMVID_CLASSES = ("sky", "building", "pole", "road", "pavement", "tree", "sign_symbol", "fence",
@@ -43,9 +45,9 @@ class CamVidDataset(BaseSegDataset):
         self, split: str = "train", label_fraction: float = 1.0, subset_seed: int = 0, **kwargs: Any
     ) -> None:
         if split not in ("train", "val", "test"):
-            raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+            raise ConfigError(f"split must be 'train', 'val' or 'test', got {split!r}")
         if not 0 < label_fraction <= 1:
-            raise ValueError(f"label_fraction must lie in (0, 1], got {label_fraction!r}")
+            raise ConfigError(f"label_fraction must lie in (0, 1], got {label_fraction!r}")
         self.split, self.label_fraction, self.subset_seed = split, float(label_fraction), int(subset_seed)
         kwargs.setdefault("data_prefix", dict(img_path=split, seg_map_path=f"{split}annot"))
         kwargs.setdefault("img_suffix", ".png")
@@ -63,7 +65,7 @@ class CamVidDataset(BaseSegDataset):
     def load_data_list(self) -> list[dict]:
         data_list = super().load_data_list()
         if not data_list:
-            raise ValueError(f"no CamVid images in {self.data_prefix.get('img_path')!r} "
+            raise DataNotFoundError(f"no CamVid images in {self.data_prefix.get('img_path')!r} "
                              f"(expected <data_root>/{self.split}/*.png)")
         if self.label_fraction < 1:
             n = len(data_list)
@@ -81,7 +83,7 @@ class CamVidDataset(BaseSegDataset):
             num_classes = len(self.metainfo["classes"])
             bad = [int(v) for v in values if not (0 <= v < num_classes or v == self.ignore_index)]
             if bad:
-                raise ValueError(
+                raise DataError(
                     f"{self.get_data_info(idx)['seg_map_path']}: label values {bad} outside the "
                     f"classes 0..{num_classes - 1} and void {_VOID}"
                 )

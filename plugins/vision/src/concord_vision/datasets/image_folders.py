@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from mmengine.dataset import BaseDataset
 from mmengine.fileio import list_dir_or_file
 
+from concord.errors import ConfigError, DataNotFoundError
+
 __all__ = ["ImageFolders"]
 
 _SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
@@ -27,7 +29,7 @@ class ImageFolders(BaseDataset):
     def __init__(self, folders: Sequence[str] = ("train", "val"),
                  suffixes: Sequence[str] = _SUFFIXES, **kwargs) -> None:
         if isinstance(folders, str) or not folders:
-            raise ValueError(f"folders must be a non-empty list of folder names, got {folders!r}")
+            raise ConfigError(f"folders must be a non-empty list of folder names, got {folders!r}")
         self.folders, self.suffixes = tuple(folders), tuple(suffixes)
         super().__init__(**kwargs)
 
@@ -36,10 +38,10 @@ class ImageFolders(BaseDataset):
         for folder in self.folders:
             path = osp.join(self.data_root or "", folder)
             if not osp.isdir(path):
-                raise ValueError(f"image folder {path!r} does not exist")
+                raise DataNotFoundError(f"image folder {path!r} does not exist")
             for name in list_dir_or_file(path, list_dir=False, suffix=self.suffixes, recursive=True):
                 items.append({"img_path": osp.join(path, name)})
         if not items:
-            raise ValueError(f"no images ({', '.join(self.suffixes)}) under {self.data_root!r} "
+            raise DataNotFoundError(f"no images ({', '.join(self.suffixes)}) under {self.data_root!r} "
                              f"in {list(self.folders)}")
         return sorted(items, key=lambda d: d["img_path"])

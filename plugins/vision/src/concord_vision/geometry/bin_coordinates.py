@@ -30,23 +30,25 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from concord.errors import InputError
+
 __all__ = ["bin_centres", "bin_coordinates", "bin_diagonals"]
 
 
 def _check(boxes: Tensor, flipped: Tensor, feature_hw: tuple[int, int]) -> tuple[int, int]:
     if not isinstance(boxes, Tensor) or boxes.dim() != 2 or boxes.shape[1] != 4:
         shape = tuple(boxes.shape) if isinstance(boxes, Tensor) else type(boxes).__name__
-        raise ValueError(f"boxes must be a (B, 4) tensor of (x0, y0, x1, y1), got {shape}")
+        raise InputError(f"boxes must be a (B, 4) tensor of (x0, y0, x1, y1), got {shape}")
     if not isinstance(flipped, Tensor) or flipped.shape != (boxes.shape[0],):
         shape = tuple(flipped.shape) if isinstance(flipped, Tensor) else type(flipped).__name__
-        raise ValueError(f"flipped must be a ({boxes.shape[0]},) tensor, got {shape}")
+        raise InputError(f"flipped must be a ({boxes.shape[0]},) tensor, got {shape}")
     h, w = (int(v) for v in feature_hw)
     if h < 1 or w < 1:
-        raise ValueError(f"feature_hw must be two sizes >= 1, got {tuple(feature_hw)}")
+        raise InputError(f"feature_hw must be two sizes >= 1, got {tuple(feature_hw)}")
     if not bool(torch.isfinite(boxes).all()):
-        raise ValueError("boxes contain non-finite values")
+        raise InputError("boxes contain non-finite values")
     if bool(((boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])).any()):
-        raise ValueError("every box needs x1 > x0 and y1 > y0 (pixel edges, not a flipped box)")
+        raise InputError("every box needs x1 > x0 and y1 > y0 (pixel edges, not a flipped box)")
     return h, w
 
 
@@ -100,7 +102,7 @@ def bin_coordinates(
     h, w = _check(boxes, flipped, feature_hw)
     if not isinstance(image_ids, Tensor) or image_ids.shape != (boxes.shape[0],):
         shape = tuple(image_ids.shape) if isinstance(image_ids, Tensor) else type(image_ids).__name__
-        raise ValueError(f"image_ids must be a ({boxes.shape[0]},) tensor, got {shape}")
+        raise InputError(f"image_ids must be a ({boxes.shape[0]},) tensor, got {shape}")
     centres = bin_centres(boxes, flipped, (h, w))
     diag = bin_diagonals(boxes, (h, w))
     n = h * w

@@ -5,6 +5,8 @@ from __future__ import annotations
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from concord.errors import ConfigError
+
 __all__ = ["DenseCLWarmupHook"]
 
 
@@ -23,7 +25,7 @@ class DenseCLWarmupHook(Hook):
 
     def __init__(self, start_iters: int = 1000) -> None:
         if isinstance(start_iters, bool) or not isinstance(start_iters, int) or start_iters < 0:
-            raise ValueError(f"start_iters must be an integer >= 0, got {start_iters!r}")
+            raise ConfigError(f"start_iters must be an integer >= 0, got {start_iters!r}")
         self.start_iters = start_iters
         self._lambda: float | None = None
 
@@ -31,7 +33,7 @@ class DenseCLWarmupHook(Hook):
     def _model(runner):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not hasattr(model, "loss_lambda"):
-            raise ValueError(f"DenseCLWarmupHook needs a model with loss_lambda, got {type(model).__name__}")
+            raise ConfigError(f"DenseCLWarmupHook needs a model with loss_lambda, got {type(model).__name__}")
         return model
 
     def before_train(self, runner) -> None:

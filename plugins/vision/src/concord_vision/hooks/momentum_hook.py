@@ -7,6 +7,8 @@ import math
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from concord.errors import ConfigError
+
 __all__ = ["MomentumHook", "cosine_momentum"]
 
 
@@ -19,7 +21,7 @@ def cosine_momentum(step: int, total: int, start: float, end: float = 1.0) -> fl
 
     so :math:`m_0` at step 0 and :math:`m_{\mathrm{end}}` at step :math:`K`."""
     if total <= 0:
-        raise ValueError(f"total steps must be >= 1, got {total}")
+        raise ConfigError(f"total steps must be >= 1, got {total}")
     k = min(max(step, 0), total)
     return end - (end - start) * (math.cos(math.pi * k / total) + 1) / 2
 
@@ -38,11 +40,11 @@ class MomentumHook(Hook):
 
     def __init__(self, start: float = 0.99, end: float = 1.0) -> None:
         if not 0 <= start <= end <= 1:
-            raise ValueError(f"need 0 <= start <= end <= 1, got start={start!r}, end={end!r}")
+            raise ConfigError(f"need 0 <= start <= end <= 1, got start={start!r}, end={end!r}")
         self.start, self.end = float(start), float(end)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not hasattr(model, "momentum"):
-            raise ValueError(f"{type(model).__name__} has no momentum encoder for MomentumHook")
+            raise ConfigError(f"{type(model).__name__} has no momentum encoder for MomentumHook")
         model.momentum = cosine_momentum(runner.iter, runner.max_iters, self.start, self.end)

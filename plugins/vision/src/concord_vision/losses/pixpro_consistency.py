@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from concord import distributed
 from concord.contract import BadInput, LossExample
+from concord.errors import InputError
 from concord.losses.base import Loss
 from concord.validation import check_embeddings, check_positive
 from concord_vision.pairs.pixel_pairs import PixelPairsSampler
@@ -64,7 +65,7 @@ class PixProLoss(Loss):
         if block_size is not None and (
             isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1
         ):
-            raise ValueError(f"block_size must be None or an integer >= 1, got {block_size!r}")
+            raise InputError(f"block_size must be None or an integer >= 1, got {block_size!r}")
         self.block_size = block_size
         self._pairs = PixelPairsSampler(threshold=threshold)
 

@@ -8,7 +8,8 @@ from typing import Any
 from torch import Tensor, nn
 
 from concord import distributed
-from concord.registry import ConfigError, build
+from concord.errors import ConfigError
+from concord.registry import build
 
 __all__ = ["build_loss", "for_ddp"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from concord.errors import ConfigError
 from concord.queue import MemoryQueue
 from concord_vision.models.two_view_model import TwoViewModel, Views
 from concord_vision.nn import ProjectionHead
@@ -76,9 +77,9 @@ class DenseCL(TwoViewModel):
     ) -> None:
         super().__init__(backbone, data_preprocessor, init_cfg)
         if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+            raise ConfigError(f"temperature must be > 0, got {temperature!r}")
         if not 0 <= loss_lambda <= 1:
-            raise ValueError(f"loss_lambda must lie in [0, 1], got {loss_lambda!r}")
+            raise ConfigError(f"loss_lambda must lie in [0, 1], got {loss_lambda!r}")
         self.global_head = ProjectionHead(in_channels, hidden_channels, out_channels, norm=False)
         self.dense_head = ProjectionHead(in_channels, hidden_channels, out_channels, norm=False)
         self.global_queue = MemoryQueue(size=queue_size, dim=out_channels)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from concord.errors import ConfigError
 from concord_vision.models.concord_loss import build_loss, for_ddp
 from concord_vision.models.two_view_model import TwoViewModel, Views
 from concord_vision.nn import PixelPropagation, ProjectionHead
@@ -69,7 +70,7 @@ class PixPro(TwoViewModel):
                                                     **(propagation or {})})
         self.pixel_loss = build_loss(loss or {"name": "vision.pixpro", "threshold": 0.7}, "loss")
         if not instance_weight >= 0:
-            raise ValueError(f"instance_weight must be >= 0, got {instance_weight!r}")
+            raise ConfigError(f"instance_weight must be >= 0, got {instance_weight!r}")
         self.instance_weight = float(instance_weight)
         parts: tuple[str, ...] = ("backbone", "projector")
         if self.instance_weight > 0:

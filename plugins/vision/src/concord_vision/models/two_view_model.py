@@ -9,6 +9,7 @@ import torch
 from mmengine.model import BaseModel, ExponentialMovingAverage
 from torch import Tensor, nn
 
+from concord.errors import ConfigError, InputError
 from concord_vision.geometry import bin_coordinates
 
 __all__ = ["TwoViewModel", "Views"]
@@ -19,7 +20,7 @@ class Views:
 
     def __init__(self, inputs: Tensor, data_samples: list[Any] | None) -> None:
         if inputs.dim() != 5 or inputs.shape[1] != 2:
-            raise ValueError(f"expected (B, 2, 3, H, W) inputs, got {tuple(inputs.shape)}")
+            raise InputError(f"expected (B, 2, 3, H, W) inputs, got {tuple(inputs.shape)}")
         self.first, self.second = inputs[:, 0], inputs[:, 1]
         self.batch_size = int(inputs.shape[0])
         if data_samples is None:
@@ -31,7 +32,7 @@ class Views:
     def coordinates(self, view: int, feature_hw: tuple[int, int], image_ids: Tensor) -> Tensor:
         """``(B * h * w, 4)`` pixel labels of view 0 or 1 (see :func:`bin_coordinates`)."""
         if self.boxes is None or self.flips is None:
-            raise ValueError("this model needs the crop boxes: pack the views with ConcordPackTwoViews")
+            raise ConfigError("this model needs the crop boxes: pack the views with ConcordPackTwoViews")
         return bin_coordinates(self.boxes[:, view], self.flips[:, view], feature_hw, image_ids)
 
 
@@ -63,7 +64,7 @@ class TwoViewModel(BaseModel):
     # -- momentum network ------------------------------------------------------------------
     def init_target(self, parts: tuple[str, ...], momentum: float) -> None:
         if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"momentum must lie in [0, 1], got {momentum!r}")
+            raise ConfigError(f"momentum must lie in [0, 1], got {momentum!r}")
         self._target_parts = parts
         self.target = ExponentialMovingAverage(self._online(), momentum=1.0 - momentum)
         self._momentum = float(momentum)
@@ -79,7 +80,7 @@ class TwoViewModel(BaseModel):
     @momentum.setter
     def momentum(self, value: float) -> None:
         if not 0.0 <= value <= 1.0:
-            raise ValueError(f"momentum must lie in [0, 1], got {value!r}")
+            raise ConfigError(f"momentum must lie in [0, 1], got {value!r}")
         self._momentum = float(value)
         self.target.momentum = 1.0 - float(value)
 
@@ -108,7 +109,7 @@ class TwoViewModel(BaseModel):
             return self.loss(Views(inputs, data_samples))
         if mode == "tensor":
             return self.last_map(self.backbone, Views(inputs, None).first)
-        raise ValueError(f"{type(self).__name__} supports mode 'loss' and 'tensor', got {mode!r} "
+        raise ConfigError(f"{type(self).__name__} supports mode 'loss' and 'tensor', got {mode!r} "
                          "(pretraining models make no predictions; fine-tune the backbone)")
 
     @abstractmethod

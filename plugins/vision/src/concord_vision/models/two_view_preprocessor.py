@@ -8,6 +8,8 @@ from typing import Any
 import torch
 from mmengine.model import BaseDataPreprocessor
 
+from concord.errors import ConfigError, InputError
+
 __all__ = ["TwoViewPreprocessor"]
 
 
@@ -35,7 +37,7 @@ class TwoViewPreprocessor(BaseDataPreprocessor):
     ) -> None:
         super().__init__(non_blocking)
         if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
-            raise ValueError(f"mean and std need 3 values each (std > 0), got {mean}, {std}")
+            raise ConfigError(f"mean and std need 3 values each (std > 0), got {mean}, {std}")
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 1, 3, 1, 1), False)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 1, 3, 1, 1), False)
         self.bgr_to_rgb = bool(bgr_to_rgb)
@@ -45,7 +47,7 @@ class TwoViewPreprocessor(BaseDataPreprocessor):
         inputs = data["inputs"]
         x = torch.stack(list(inputs)) if isinstance(inputs, (list, tuple)) else inputs
         if x.dim() != 5 or x.shape[1] != 2 or x.shape[2] != 3:
-            raise ValueError(f"expected two views per image, (B, 2, 3, H, W); got {tuple(x.shape)}")
+            raise InputError(f"expected two views per image, (B, 2, 3, H, W); got {tuple(x.shape)}")
         x = x.float()
         if self.bgr_to_rgb:
             x = x.flip(2)

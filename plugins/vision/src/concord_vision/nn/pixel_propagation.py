@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from concord.errors import InputError
+
 __all__ = ["PixelPropagation"]
 
 
@@ -36,11 +38,11 @@ class PixelPropagation(nn.Module):
     def __init__(self, channels: int, *, gamma: float = 2.0, transform_layers: int = 1) -> None:
         super().__init__()
         if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"channels must be an integer >= 1, got {channels!r}")
+            raise InputError(f"channels must be an integer >= 1, got {channels!r}")
         if not gamma > 0:
-            raise ValueError(f"gamma must be > 0, got {gamma!r}")
+            raise InputError(f"gamma must be > 0, got {gamma!r}")
         if transform_layers not in (0, 1, 2):
-            raise ValueError(f"transform_layers must be 0, 1 or 2, got {transform_layers!r}")
+            raise InputError(f"transform_layers must be 0, 1 or 2, got {transform_layers!r}")
         self.channels, self.gamma, self.transform_layers = channels, float(gamma), transform_layers
         if transform_layers == 0:
             self.transform: nn.Module = nn.Identity()
@@ -60,7 +62,7 @@ class PixelPropagation(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4 or x.shape[1] != self.channels:
-            raise ValueError(f"PixelPropagation expects (B, {self.channels}, H, W), got {tuple(x.shape)}")
+            raise InputError(f"PixelPropagation expects (B, {self.channels}, H, W), got {tuple(x.shape)}")
         b, c, h, w = x.shape
         value = nn.functional.normalize(self.transform(x), dim=1).flatten(2)  # (B, C, HW)
         y = torch.bmm(value, self.similarity(x).transpose(1, 2))  # y[:, :, i] = sum_j s_ij g_j

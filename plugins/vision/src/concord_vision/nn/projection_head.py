@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from concord.errors import InputError
+
 __all__ = ["ProjectionHead"]
 
 
@@ -36,7 +38,7 @@ class ProjectionHead(nn.Sequential):
         for name, v in (("in_channels", in_channels), ("hidden_channels", hidden_channels),
                         ("out_channels", out_channels)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+                raise InputError(f"{name} must be an integer >= 1, got {v!r}")
         layers: list[nn.Module] = [nn.Conv2d(in_channels, hidden_channels, 1)]
         if norm:
             layers.append(nn.BatchNorm2d(hidden_channels))
@@ -45,5 +47,5 @@ class ProjectionHead(nn.Sequential):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4:
-            raise ValueError(f"ProjectionHead expects (B, C, H, W), got {tuple(x.shape)}")
+            raise InputError(f"ProjectionHead expects (B, C, H, W), got {tuple(x.shape)}")
         return super().forward(x)

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from concord.contract import BadInput, SamplerExample
+from concord.errors import InputError
 from concord.samplers.base import PairContext, PairTile, Sampler
 from concord.validation import check_positive
 
@@ -53,7 +54,7 @@ class PixelPairsSampler(Sampler):
         for name, labels in (("query_labels", ctx.query_labels), ("key_labels", ctx.key_labels)):
             assert labels is not None
             if labels.shape[0] and bool((labels[:, 3] <= 0).any()):
-                raise ValueError(f"{name}: the bin diagonal (column 3) must be > 0")
+                raise InputError(f"{name}: the bin diagonal (column 3) must be > 0")
         return None
 
     def _tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:

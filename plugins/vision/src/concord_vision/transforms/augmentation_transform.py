@@ -10,6 +10,7 @@ from mmcv.transforms import BaseTransform
 
 from concord import distributed
 from concord.augment.base import Augmentation
+from concord.errors import ConfigError
 
 __all__ = ["AugmentationTransform"]
 
@@ -38,7 +39,7 @@ class AugmentationTransform(BaseTransform):
     def __init__(self, seed: int = 0, **options: Any) -> None:
         super().__init__()
         if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
+            raise ConfigError(f"seed must be an integer, got {seed!r}")
         self.seed = seed
         self.aug = self.augmentation(**options)
         self._generator: torch.Generator | None = None

@@ -7,6 +7,8 @@ import torch
 from mmcv.transforms import BaseTransform
 from mmengine.structures import BaseDataElement
 
+from concord.errors import ConfigError
+
 __all__ = ["PackTwoViews"]
 
 
@@ -21,16 +23,16 @@ class PackTwoViews(BaseTransform):
     def transform(self, results: dict) -> dict:
         views = results.get("views")
         if not isinstance(views, (list, tuple)) or len(views) != 2:
-            raise ValueError("PackTwoViews needs results['views'] with two views "
+            raise ConfigError("PackTwoViews needs results['views'] with two views "
                              "(put ConcordTwoViews before it in the pipeline)")
         imgs = []
         for v in views:
             if "crop_box" not in v:
-                raise ValueError("a view has no crop_box; its steps must start with "
+                raise ConfigError("a view has no crop_box; its steps must start with "
                                  "vision.random_resized_crop")
             imgs.append(torch.from_numpy(np.ascontiguousarray(v["img"].transpose(2, 0, 1))))
         if imgs[0].shape != imgs[1].shape:
-            raise ValueError(f"the two views differ in size: {tuple(imgs[0].shape)} vs "
+            raise ConfigError(f"the two views differ in size: {tuple(imgs[0].shape)} vs "
                              f"{tuple(imgs[1].shape)}; give both crops the same size")
         sample = BaseDataElement(metainfo={
             "img_path": results.get("img_path"), "ori_shape": results["img"].shape[:2],
