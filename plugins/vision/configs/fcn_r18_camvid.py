@@ -12,6 +12,7 @@ _base_ = [
 ]
 custom_imports = dict(imports=["concord_vision.registration"], allow_failed_imports=False)
 
+data_name = "camvid"  # --set data.root=DIR reads DIR/camvid
 data_root = "{{$CONCORD_DATA:data}}/camvid"
 crop_size = (176, 176)
 norm_cfg = dict(type="BN", requires_grad=True)  # SyncBN needs CUDA; plain BN on CPU

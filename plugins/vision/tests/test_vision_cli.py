@@ -69,7 +69,7 @@ def _threads():
 def test_pretrain_then_finetune_end_to_end(tmp_path, camvid):
     cfg = _config(tmp_path, "pixpro_tiny.py", PRETRAIN, "pixpro_r18_camvid.py")
     run = tmp_path / "pre"
-    assert main(["pretrain", cfg, "--set", f"data.root={camvid}", "--set", "train.steps=4",
+    assert main(["pretrain", cfg, "--set", f"data.root={camvid.parent}", "--set", "train.steps=4",
                  "--output", str(run)]) == 0
     for name in ("config.py", "metrics.jsonl", "report.json", "backbone.pth", "loss.png"):
         assert (run / name).is_file(), name
@@ -89,7 +89,7 @@ def test_pretrain_then_finetune_end_to_end(tmp_path, camvid):
 
     fine_cfg = _config(tmp_path, "fcn_tiny.py", FINETUNE, "fcn_r18_camvid.py")
     fine = tmp_path / "fine"
-    assert main(["finetune", fine_cfg, "--set", f"data.root={camvid}", "--set", "train.steps=4",
+    assert main(["finetune", fine_cfg, "--set", f"data.root={camvid.parent}", "--set", "train.steps=4",
                  "--set", f"model.backbone.init_cfg.checkpoint={run / 'backbone.pth'}",
                  "--output", str(fine)]) == 0
     report = json.loads((fine / "report.json").read_text())
@@ -104,7 +104,7 @@ def test_pretrain_then_finetune_end_to_end(tmp_path, camvid):
 def test_resume_continues_the_schedule(tmp_path, camvid):
     cfg = _config(tmp_path, "byol_tiny.py", PRETRAIN, "byol_r18_camvid.py")
     whole, part = tmp_path / "whole", tmp_path / "part"
-    args = ["--set", f"data.root={camvid}", "--set", "train.steps=6"]
+    args = ["--set", f"data.root={camvid.parent}", "--set", "train.steps=6"]
     assert main(["pretrain", cfg, *args, "--output", str(whole)]) == 0
     # an interrupted run: the same folder as it stood at the iteration-3 checkpoint
     shutil.copytree(whole, part)
@@ -141,13 +141,17 @@ def test_bad_input_is_one_line(tmp_path, camvid, capsys):
     bad.write_text(f'_base_ = ["{cfg}"]\nmodel = dict(type="PixProo")\n')
     _one_line_error(capsys, ["pretrain", str(bad)], "type 'PixProo' is not a registered module; close matches: PixPro")
     fine = _config(tmp_path, "fcn_tiny.py", FINETUNE, "fcn_r18_camvid.py")
-    _one_line_error(capsys, ["finetune", fine, "--set", f"data.root={camvid}"],
+    _one_line_error(capsys, ["finetune", fine, "--set", f"data.root={camvid.parent}"],
                     "model.backbone.init_cfg.checkpoint is not set")
     torch.save({"state_dict": {"decode_head.conv.weight": torch.zeros(1)}}, tmp_path / "head.pth")
-    _one_line_error(capsys, ["finetune", fine, "--set", f"model.backbone.init_cfg.checkpoint={tmp_path / 'head.pth'}"],
+    _one_line_error(capsys, ["finetune", fine, "--set", f"data.root={camvid.parent}",
+                             "--set", f"model.backbone.init_cfg.checkpoint={tmp_path / 'head.pth'}"],
                     "holds no backbone weights")
     _one_line_error(capsys, ["export-backbone", str(tmp_path / "missing.pth"), str(tmp_path / "o.pth")],
                     "does not exist")
+    _one_line_error(capsys, ["pretrain", cfg, "--set", f"data.root={tmp_path / 'nowhere'}"],
+                    f"data_root '{tmp_path / 'nowhere' / 'camvid'}' does not exist")
+    assert not (Path.cwd() / "runs").exists()  # nothing was written for the refused runs
 
 
 def test_concord_command_dispatches_to_the_plugin(tmp_path, capsys):
@@ -166,7 +170,7 @@ def test_mmengine_launcher_under_torchrun_two_cpu_processes(tmp_path, camvid):
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
          "-m", "concord_vision.cli", "pretrain", cfg, "--launcher", "pytorch", "--output", str(out),
-         "--set", f"data.root={camvid}", "--set", "train.steps=2"],
+         "--set", f"data.root={camvid.parent}", "--set", "train.steps=2"],
         capture_output=True, text=True, env=env, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

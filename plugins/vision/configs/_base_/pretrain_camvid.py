@@ -4,6 +4,7 @@
 custom_imports = dict(imports=["concord_vision.registration"], allow_failed_imports=False)
 default_scope = "mmseg"
 
+data_name = "camvid"  # --set data.root=DIR reads DIR/camvid
 data_root = "{{$CONCORD_DATA:data}}/camvid"
 crop_size = 96  # CamVid here is 240 x 180; ResNet-18's C5 map of a 96 px crop is 3 x 3
 seed = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +15,8 @@ from concord.run.config import parse_value
 __all__ = ["ALIASES", "apply_overrides", "parse_override"]
 
 #: Keys every concord CLI accepts (``--set data.root=PATH``, ``--set seed=N``,
-#: ``--set train.steps=N``), mapped onto the mmengine config: the data root of every dataset,
+#: ``--set train.steps=N``), mapped onto the mmengine config: the data root of every dataset
+#: (``PATH/<data_name>``, see :func:`_set_data_root`),
 #: the seed of the Runner and of every ``ConcordTwoViews`` transform, and the iteration budget
 #: with the schedules stretched to it (see :func:`_set_budget`). ``max_iters`` and
 #: ``data_root`` are accepted as the same keys under their config names.
@@ -42,6 +44,10 @@ def _walk(node: Any, visit) -> None:
 
 
 def _set_data_root(cfg: Config, root: str) -> None:
+    """``data.root`` is the folder that holds the data sets (``../shared/data``,
+    ``$CONCORD_DATA``); the config's ``data_name`` (``camvid``) is the set's folder in it."""
+    root = os.path.join(root, str(cfg.get("data_name") or ""))
+
     def visit(d: dict) -> None:
         if "data_root" in d:
             d["data_root"] = root

@@ -29,7 +29,20 @@ def load_vision_config(path: str, overrides: list[str]):
         raise ConfigError(f"config file {path!r} cannot be read: {exc}") from exc
     apply_overrides(cfg, overrides)
     check_module_types(cfg)
+    _check_data_roots(cfg)
     return cfg
+
+
+def _check_data_roots(cfg) -> None:
+    """Every dataset's ``data_root`` exists (before a run folder is made for nothing)."""
+    from concord.errors import DataNotFoundError
+
+    for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        root = ((cfg.get(key) or {}).get("dataset") or {}).get("data_root")
+        if root and not Path(root).is_dir():
+            raise DataNotFoundError(
+                f"{key}.dataset.data_root {root!r} does not exist: --set data.root=DIR reads "
+                f"DIR/{cfg.get('data_name') or '<data_name>'} (default: $CONCORD_DATA, else ./data)")
 
 
 def run_with_runner(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 import numpy as np
@@ -52,6 +53,13 @@ class CamVidDataset(BaseSegDataset):
         kwargs.setdefault("data_prefix", dict(img_path=split, seg_map_path=f"{split}annot"))
         kwargs.setdefault("img_suffix", ".png")
         kwargs.setdefault("seg_map_suffix", ".png")
+        root = kwargs.get("data_root") or ""
+        for folder in kwargs["data_prefix"].values():
+            if not os.path.isdir(os.path.join(root, folder)):
+                raise DataNotFoundError(
+                    f"CamVid folder {os.path.join(root, folder)!r} does not exist (expected "
+                    f"<data_root>/{split} and <data_root>/{split}annot; set data_root, or "
+                    "--set data.root=DIR for DIR/camvid)")
         super().__init__(**kwargs)
 
     @classmethod
