@@ -101,7 +101,7 @@ def test_pretrain_then_finetune_end_to_end(tmp_path, camvid):
 
 
 @pytest.mark.slow
-def test_resume_continues_the_schedule(tmp_path, camvid):
+def test_resume_continues_the_schedule(tmp_path, camvid, capsys):
     cfg = _config(tmp_path, "byol_tiny.py", PRETRAIN, "byol_r18_camvid.py")
     whole, part = tmp_path / "whole", tmp_path / "part"
     args = ["--set", f"data.root={camvid.parent}", "--set", "train.steps=6"]
@@ -120,9 +120,13 @@ def test_resume_continues_the_schedule(tmp_path, camvid):
         assert a["lr"] == pytest.approx(b["lr"], rel=1e-9)  # the LR schedule continued
         assert a["momentum"] == pytest.approx(b["momentum"], rel=1e-12)  # and the momentum one
     assert json.loads((part / "report.json").read_text())["iters"] == 6
-    # a changed configuration is refused
-    code = main(["pretrain", cfg, *args, "--set", "model.momentum=0.9", "--output", str(part), "--resume"])
-    assert code == 2
+    # the core's resume rule: a changed configuration, a finished run and a changed budget are
+    # refused (mmengine would restore the old LR schedule's end)
+    for extra, why in ((["--set", "model.momentum=0.9"], "different configuration"),
+                       ([], "already finished"),
+                       (["--set", "train.steps=8"], "cannot change its budget once started")):
+        assert main(["pretrain", cfg, *args, *extra, "--output", str(part), "--resume"]) == 2
+        assert why in capsys.readouterr().err
 
 
 def _one_line_error(capsys, argv, match):

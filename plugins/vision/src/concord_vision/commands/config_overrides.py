@@ -18,10 +18,12 @@ __all__ = ["ALIASES", "apply_overrides", "parse_override"]
 #: ``--set train.steps=N``), mapped onto the mmengine config: the data root of every dataset
 #: (``PATH/<data_name>``, see :func:`_set_data_root`),
 #: the seed of the Runner and of every ``ConcordTwoViews`` transform, and the iteration budget
-#: with the schedules stretched to it (see :func:`_set_budget`). ``max_iters`` and
-#: ``data_root`` are accepted as the same keys under their config names.
+#: with the schedules stretched to it (see :func:`_set_budget`), and ``train.device`` (``auto``,
+#: ``cpu``, ``cuda``, ``cuda:N``; kept as the config's top-level ``device``, checked by
+#: :func:`concord.devices.resolve_device`). ``max_iters`` and ``data_root`` are accepted as the
+#: same keys under their config names.
 ALIASES = {"data.root": "data_root", "data_root": "data_root", "seed": "seed",
-           "train.steps": "max_iters", "max_iters": "max_iters"}
+           "train.steps": "max_iters", "max_iters": "max_iters", "train.device": "device"}
 
 
 def parse_override(item: str) -> tuple[str, Any]:
@@ -144,6 +146,10 @@ def apply_overrides(cfg: Config, overrides: Sequence[str]) -> Config:
             _set_seed(cfg, value)
         elif alias == "max_iters":
             _set_budget(cfg, value)
+        elif alias == "device":
+            from concord.devices import check_device
+
+            cfg["device"] = check_device("train.device", str(value))
         else:
             _set_path(cfg, key, value)
     return cfg

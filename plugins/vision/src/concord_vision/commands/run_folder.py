@@ -10,12 +10,15 @@ from typing import Any
 from mmengine.config import Config
 
 from concord.errors import ConfigError
-from concord.run import RunDir, flatten
+from concord.run import Progress, RunDir, flatten, plan_resume, say
 
-__all__ = ["BUDGET_KEYS", "checkpoint_iter", "choose_output", "latest_checkpoint", "open_run_folder"]
+__all__ = ["BUDGET_KEYS", "attach_run_folder", "checkpoint_iter", "choose_output", "latest_checkpoint",
+           "open_run_folder"]
 
-#: What may differ between a run and its ``--resume`` (a longer budget; where it runs).
-BUDGET_KEYS = ("train_cfg.max_iters", "max_iters", "work_dir", "resume", "load_from", "launcher")
+#: What may differ between a run and its ``--resume`` without being a different run (the budget
+#: -- which the resume rule then judges -- and where mmengine writes).
+BUDGET_KEYS = ("train_cfg.max_iters", "max_iters", "work_dir", "resume", "load_from", "launcher",
+               "device")
 
 
 def choose_output(config: str, output: str | None, resume: bool, root: str = "runs") -> Path:
@@ -64,31 +67,75 @@ def checkpoint_iter(path: Path) -> int:
     return int(load_weights(path).get("meta", {}).get("iter", 0))
 
 
-def open_run_folder(cfg: Config, output: Path, *, resume: bool, write: bool) -> RunDir:
-    """Check (``--resume``: same config except :data:`BUDGET_KEYS`) and write the resolved
-    ``config.py``; point mmengine's ``work_dir`` at ``<output>/checkpoints``. With ``write`` false
-    (ranks other than 0) nothing is written."""
-    saved = output / "config.py"
-    if write:
-        if not resume and saved.exists():
-            raise ConfigError(f"{str(output)!r} already holds a run; pass --resume to continue it "
-                              "or --output to write a new one")
-        if resume and saved.exists():
-            before, now = _comparable(Config.fromfile(str(saved)).to_dict()), _comparable(cfg.to_dict())
-            changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-            if changed:
-                raise ConfigError(f"cannot resume {str(output)!r} with a different configuration "
-                                  f"(changed: {', '.join(changed)}); only the budget "
-                                  "(train.steps / train_cfg.max_iters) may change")
-    run_dir = RunDir(output, resume=True)  # the config.py check above replaces RunDir's own
-    cfg.work_dir = str(run_dir.checkpoint_dir.resolve())
-    checkpoint = latest_checkpoint(run_dir.checkpoint_dir)
-    cfg.resume = bool(resume and checkpoint is not None)
+def _progress(output: Path, checkpoint: Path, saved_budget: int, run_dir: RunDir) -> Progress:
+    """Where an mmengine run stands, in the core's resume terms: the checkpoint's iteration,
+    the budget the run started with, finished when its report was written at that budget. It is
+    never extendable: mmengine restores each LR scheduler's ``end`` from the checkpoint, so a
+    raised budget would train on at the schedule's final learning rate."""
+    done = checkpoint_iter(checkpoint)
+    rows = sum(1 for r in run_dir.metrics() if _kept(r, done))
+    return Progress(unit="step", done=done, budget=saved_budget,
+                    finished=(output / "report.json").is_file() and done >= saved_budget,
+                    extendable=False, metrics_rows=rows,
+                    reason="its learning-rate schedule was fixed to the budget it started with")
+
+
+def _kept(row: dict, done: int) -> bool:
+    """A metrics row an interrupted run had written by its checkpoint at iteration ``done``."""
+    it = int(row.get("iter", 0))
+    return it < done or (it == done and "split" not in row)
+
+
+def attach_run_folder(cfg: Config, output: Path, *, resuming: bool) -> RunDir:
+    """A rank other than 0 joins the folder rank 0 opened: a read-only :class:`RunDir`, the same
+    ``work_dir``, and rank 0's decision whether mmengine resumes."""
+    cfg.work_dir = str((output / "checkpoints").resolve())
     cfg.load_from = None
-    if write:
-        cfg.dump(str(saved))
-        if resume and checkpoint is not None:
-            done = checkpoint_iter(checkpoint)
-            run_dir.keep_metrics(lambda row: (int(row.get("iter", 0)) <= done and "split" not in row)
-                                 or int(row.get("iter", 0)) < done)
+    cfg.resume = bool(resuming)
+    return RunDir(output, resume=True, writer=False)
+
+
+def open_run_folder(cfg: Config, output: Path, *, resume: bool) -> RunDir:
+    """Open the run folder and save the resolved ``config.py``; point mmengine's ``work_dir`` at
+    ``<output>/checkpoints`` and tell it whether to resume.
+
+    ``--resume`` follows the core's one rule (:func:`concord.run.plan_resume`): the config must
+    equal the saved one except for the budget, the run continues from its last checkpoint when
+    it had not finished, a finished run or a changed budget is refused with what to do instead,
+    and ``metrics.jsonl`` is cut back to the checkpoint. A folder without a checkpoint starts
+    over. Rank 0 only (the others use :func:`attach_run_folder`).
+    """
+    saved = output / "config.py"
+    if resume and not saved.is_file():
+        raise ConfigError(f"--resume: there is no run in {str(output)!r} to resume (no config.py "
+                          "there); check the folder, or drop --resume to start a new run")
+    if not resume and saved.exists():
+        raise ConfigError(f"{str(output)!r} already holds a run; pass --resume to continue it "
+                          "or --output to write a new one")
+    saved_budget = None
+    if resume:
+        before_cfg = Config.fromfile(str(saved))
+        saved_budget = int(before_cfg.train_cfg.max_iters)
+        before, now = _comparable(before_cfg.to_dict()), _comparable(cfg.to_dict())
+        changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        if changed:
+            raise ConfigError(f"cannot resume {str(output)!r} with a different configuration "
+                              f"(changed: {', '.join(changed)}); only the budget (train.steps) "
+                              "may differ")
+    run_dir = RunDir(output, resume=True)  # config.py is checked above
+    cfg.work_dir = str((output / "checkpoints").resolve())
+    cfg.load_from = None
+    cfg.resume = False
+    checkpoint = latest_checkpoint(output / "checkpoints") if resume else None
+    if resume and checkpoint is None:
+        run_dir.start_over()
+        say(f"no checkpoint in {output}: starting the run over there (its old metrics are cleared)")
+    elif resume and checkpoint is not None:
+        progress = _progress(output, checkpoint, saved_budget, run_dir)
+        message = plan_resume(progress, "train.steps", int(cfg.train_cfg.max_iters), output)
+        done = progress.done
+        run_dir.keep_metrics(lambda row: _kept(row, done))
+        cfg.resume = True
+        say(message)
+    cfg.dump(str(saved))
     return run_dir

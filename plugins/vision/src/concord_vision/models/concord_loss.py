@@ -9,18 +9,21 @@ from torch import Tensor, nn
 
 from concord import distributed
 from concord.errors import ConfigError
-from concord.registry import build
 
 __all__ = ["build_loss", "for_ddp"]
 
 
 def build_loss(spec: Mapping[str, Any], what: str) -> nn.Module:
-    """``concord.build("losses", spec["name"], **rest)``: any registered loss, the core's or a
-    third party's, reaches the model the same way. ``what`` names the config key in errors."""
+    """The loss a config names, ``{'name': <registered loss>, **options}``, built by the core's
+    :func:`concord.run.build_component`: any installed loss, the core's or a third party's,
+    reaches the model the same way, and an unknown name or option is a one-line
+    :class:`~concord.errors.ConfigError` naming ``what`` (the config key) and the valid choices."""
+    from concord.run import build_component
+
     if not isinstance(spec, Mapping) or "name" not in spec:
         raise ConfigError(f"{what} must be a dict with a 'name' (a registered concord loss), got {spec!r}")
-    options = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in spec.items() if k != "name"}
-    return build("losses", str(spec["name"]), **options)
+    plain = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in spec.items()}
+    return build_component("losses", plain, where=what)
 
 
 def for_ddp(loss: nn.Module, value: Tensor) -> Tensor:
