@@ -13,7 +13,7 @@ from concord.augment.base import Augmentation
 from concord.contract import AugmentationExample, BadInput
 from concord.errors import InputError
 from concord.validation import check_choice, check_positive, check_probability
-from concord_vision.augment.view import check_view, replaced, uniform
+from concord_vision.augment.view import as_rgb, check_view, replaced, uniform
 
 __all__ = ["ColorJitter", "gray"]
 
@@ -74,7 +74,7 @@ class ColorJitter(Augmentation):
         img = check_view(x)
         if uniform(generator) >= self.prob:
             return replaced(x)
-        rgb = img[..., ::-1] if self.channel_order == "bgr" else img
+        rgb = as_rgb(img, self.channel_order)
         out = rgb.astype(np.float32) / 255.0
         for step in torch.randperm(4, generator=generator).tolist():
             if step == 0 and self.brightness > 0:

@@ -12,7 +12,7 @@ from concord.augment.base import Augmentation
 from concord.contract import AugmentationExample, BadInput
 from concord.validation import check_choice, check_probability
 from concord_vision.augment.color_jitter import gray
-from concord_vision.augment.view import check_view, replaced, uniform
+from concord_vision.augment.view import as_rgb, check_view, replaced, uniform
 
 __all__ = ["RandomGrayscale"]
 
@@ -37,7 +37,7 @@ class RandomGrayscale(Augmentation):
         img = check_view(x)
         if uniform(generator) >= self.prob:
             return replaced(x)
-        rgb = img[..., ::-1] if self.channel_order == "bgr" else img
+        rgb = as_rgb(img, self.channel_order)
         luma = np.round(gray(rgb.astype(np.float32))).clip(0, 255).astype(np.uint8)
         return replaced(x, img=np.repeat(luma[..., None], 3, axis=2))
 

@@ -16,7 +16,7 @@ import torch
 
 from concord.errors import InputError
 
-__all__ = ["check_view", "replaced", "uniform"]
+__all__ = ["as_rgb", "check_view", "replaced", "uniform"]
 
 
 def check_view(x: Any) -> np.ndarray:
@@ -40,3 +40,8 @@ def replaced(x: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
 def uniform(generator: torch.Generator | None, low: float = 0.0, high: float = 1.0) -> float:
     """One draw from ``U[low, high)`` of ``generator``."""
     return low + (high - low) * float(torch.rand((), generator=generator))
+
+
+def as_rgb(img: np.ndarray, channel_order: str) -> np.ndarray:
+    """The image in RGB order (a view of ``img``, not a copy): BGR is reversed."""
+    return img[..., ::-1] if channel_order == "bgr" else img

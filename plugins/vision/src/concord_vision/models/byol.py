@@ -48,8 +48,7 @@ class BYOL(TwoViewModel):
         init_cfg: dict | None = None,
     ) -> None:
         super().__init__(backbone, data_preprocessor, init_cfg)
-        head = {"hidden_channels": 4096, "out_channels": 256, **(projector or {})}
-        self.projector = ProjectionHead(in_channels, **head)
+        self.projector, head = self.projection_head(in_channels, projector)
         dim = head["out_channels"]
         self.predictor = ProjectionHead(dim, predictor_hidden or head["hidden_channels"], dim)
         self.instance_loss = build_loss(loss or {"name": "l2"}, "loss")

@@ -7,7 +7,6 @@ from torch import Tensor
 
 from concord_vision.models.concord_loss import build_loss, for_ddp
 from concord_vision.models.two_view_model import TwoViewModel, Views
-from concord_vision.nn import ProjectionHead
 from concord_vision.pairs import global_image_ids
 
 __all__ = ["PixContrast"]
@@ -64,8 +63,7 @@ class PixContrast(TwoViewModel):
         init_cfg: dict | None = None,
     ) -> None:
         super().__init__(backbone, data_preprocessor, init_cfg)
-        head = {"hidden_channels": 4096, "out_channels": 256, **(projector or {})}
-        self.projector = ProjectionHead(in_channels, **head)
+        self.projector, _ = self.projection_head(in_channels, projector)
         self.pixel_loss = build_loss(loss or DEFAULT_LOSS, "loss")
         self.init_target(("backbone", "projector"), momentum)
 

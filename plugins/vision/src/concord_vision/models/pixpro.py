@@ -63,8 +63,7 @@ class PixPro(TwoViewModel):
         init_cfg: dict | None = None,
     ) -> None:
         super().__init__(backbone, data_preprocessor, init_cfg)
-        head = {"hidden_channels": 4096, "out_channels": 256, **(projector or {})}
-        self.projector = ProjectionHead(in_channels, **head)
+        self.projector, head = self.projection_head(in_channels, projector)
         dim = head["out_channels"]
         self.propagation = PixelPropagation(dim, **{"gamma": 2.0, "transform_layers": 1,
                                                     **(propagation or {})})

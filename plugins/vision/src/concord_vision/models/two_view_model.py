@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from concord.errors import ConfigError, InputError
 from concord_vision.geometry import bin_coordinates
+from concord_vision.nn import ProjectionHead
 
 __all__ = ["TwoViewModel", "Views"]
 
@@ -60,6 +61,14 @@ class TwoViewModel(BaseModel):
         self.backbone = MODELS.build(backbone)
         self._target_parts: tuple[str, ...] = ()
         self._momentum = 0.0
+
+    # -- heads -----------------------------------------------------------------------------
+    @staticmethod
+    def projection_head(in_channels: int, options: dict | None) -> tuple[ProjectionHead, dict]:
+        """The 1x1-conv projector with the paper's widths (4096 hidden, 256 out) unless
+        ``options`` say otherwise; returns it and the widths used."""
+        head = {"hidden_channels": 4096, "out_channels": 256, **(options or {})}
+        return ProjectionHead(in_channels, **head), head
 
     # -- momentum network ------------------------------------------------------------------
     def init_target(self, parts: tuple[str, ...], momentum: float) -> None:
