@@ -213,3 +213,16 @@ def test_models_refuse_predict_mode():
     model = BYOL(TINY, in_channels=64, projector=HEAD)
     with pytest.raises(ValueError, match="mode 'loss' and 'tensor'"):
         model(torch.zeros(1, 2, 3, 64, 64), None, mode="predict")
+
+
+def test_pixpro_instance_branch_is_weighted_byol_on_pooled_predictions():
+    torch.manual_seed(0)
+    model = PixPro(TINY, in_channels=64, projector=HEAD, instance_weight=0.5).eval()
+    x, samples = _views()
+    got = model.loss(Views(x, samples))["loss_instance"]
+    with torch.no_grad():  # target == online after the first EMA step
+        f = [model.backbone(x[:, v])[-1] for v in (0, 1)]
+        p = [model.predictor(model.instance_projector(m)).mean(dim=(2, 3)) for m in f]
+        z = [model.instance_projector(m).mean(dim=(2, 3)) for m in f]  # project, then pool
+    expected = 0.5 * sum(float((2 - 2 * F.cosine_similarity(p[a], z[b])).mean()) for a, b in ((0, 1), (1, 0)))
+    assert math.isclose(float(got), expected, rel_tol=1e-5)
