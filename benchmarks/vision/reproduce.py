@@ -98,6 +98,8 @@ def main() -> None:
     parser.add_argument("--pretrain-set", nargs="*", default=[], help="extra --set for pretraining")
     parser.add_argument("--finetune-set", nargs="*", default=FINETUNE_BUDGET,
                         help="--set values for fine-tuning (default: FINETUNE_BUDGET)")
+    parser.add_argument("--summarize", action="store_true",
+                        help="only rebuild the table and plots from the runs already done")
     parser.add_argument("--results", type=Path, default=HERE / "results",
                         help="where reproduction.{json,md} and runs/ go (default: results/ here)")
     args = parser.parse_args()
@@ -106,6 +108,9 @@ def main() -> None:
     args.pretrain_set = [x for kv in args.pretrain_set for x in ("--set", kv)]
     args.finetune_set = [x for kv in args.finetune_set for x in ("--set", kv)]
     t0 = time.monotonic()
+    if args.summarize:
+        _summarize(args)
+        return
     table: dict[str, dict[str, list[float]]] = {}
     for seed in args.seeds:
         for init in ("random", *args.methods):
@@ -116,11 +121,46 @@ def main() -> None:
                 _write(table, args, time.monotonic() - t0)
 
 
+def _summarize(args) -> None:
+    """The table from every finished fine-tune under ``runs/``, and the pretraining loss curves."""
+    table: dict[str, dict[str, list[float]]] = {}
+    for report in sorted(args.runs.glob("finetune_*_f*_s*/report.json")):
+        init, frac, _seed = report.parent.name.removeprefix("finetune_").rsplit("_", 2)
+        table.setdefault(init, {}).setdefault(f"{int(frac[1:])}%", []).append(
+            json.loads(report.read_text())["miou"])
+    order = ["random", *METHODS]
+    _write({k: table[k] for k in order if k in table}, args, 0.0)
+    _plot_pretraining(args)
+
+
+def _plot_pretraining(args) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = sorted(args.runs.glob("pretrain_*_s0/metrics.jsonl"))
+    if not runs:
+        return
+    fig, axes = plt.subplots(1, len(runs), figsize=(3.2 * len(runs), 2.8), squeeze=False)
+    for ax, path in zip(axes[0], runs):
+        rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+        rows = [r for r in rows if "loss" in r and "split" not in r]
+        ax.plot([r["iter"] for r in rows], [r["loss"] for r in rows])
+        ax.set_title(path.parent.name.removeprefix("pretrain_").removesuffix("_s0"))
+        ax.set_xlabel("iteration")
+    axes[0][0].set_ylabel("training loss")
+    fig.tight_layout()
+    fig.savefig(args.results / "pretraining_losses.png", dpi=100)
+    plt.close(fig)
+
+
 def _write(table, args, seconds: float) -> None:
     cols = [f"{int(f * 100)}%" for f in args.fractions]
     summary = {init: {c: {"runs": v, "mean": statistics.mean(v),
                           "std": statistics.stdev(v) if len(v) > 1 else 0.0}
                       for c, v in row.items()} for init, row in table.items()}
+    args.results.mkdir(parents=True, exist_ok=True)
     budget = {"pretrain_steps": args.pretrain_steps, "finetune_steps": args.finetune_steps,
               "seeds": args.seeds, "wall_seconds_this_invocation": round(seconds)}
     (args.results / "reproduction.json").write_text(json.dumps({"budget": budget, "miou": summary}, indent=2) + "\n")
