@@ -114,9 +114,13 @@ class Sampler(Configurable, ABC):
     Class attributes:
         needs_labels: ``"discrete"``, ``"continuous"`` or ``None`` -- what every instance of the
             class needs (read it through :meth:`label_kind`).
+        stochastic: ``True`` when binding draws randomness (e.g. sampled negatives) from
+            torch's seeded generators; the contract suite checks seeds change the pairs then,
+            and leave them unchanged otherwise.
     """
 
     needs_labels: ClassVar[str | None] = None
+    stochastic: ClassVar[bool] = False
     registry_name: ClassVar[str] = ""
 
     def bind(
