@@ -8,7 +8,8 @@ import torch
 from concord.augment import Augmentation, GaussianNoise
 from concord.contract import AugmentationExample
 from concord.testing import check_augmentation
-from concord.testing.augmentation_suite import augmentation_determinism, augmentation_keyword_only
+from concord.testing.augmentation_suite import augmentation_determinism
+from concord.testing.declarations import keyword_only
 
 
 class IgnoresItsGenerator(Augmentation):
@@ -38,7 +39,7 @@ def test_an_augmentation_that_ignores_its_generator_is_caught():
 
 def test_positional_constructor_is_rejected():
     with pytest.raises(AssertionError, match=r"not keyword-only: std \(positional\)"):
-        augmentation_keyword_only(PositionalStd)
+        keyword_only(PositionalStd)
 
 
 def test_report():

@@ -13,13 +13,12 @@ from concord.contract import LossExample
 from concord.losses import NTXent
 from concord.losses.base import Loss
 from concord.testing import check_loss
+from concord.testing.declarations import config_round_trip, keyword_only
 from concord.testing.loss_suite import (
     HALF_PRECISION_TOLERANCE,
     LOSS_CHECKS,
-    loss_config,
     loss_determinism,
     loss_half_precision,
-    loss_keyword_only,
 )
 from concord.validation import check_embeddings
 
@@ -92,14 +91,14 @@ class DeclaredButFixed(_SquaredGap):
 
 def test_a_positional_constructor_is_rejected():
     with pytest.raises(AssertionError, match=r"keyword-only parameters .* not keyword-only: scale \(positional\)"):
-        loss_keyword_only(PositionalScale)
+        keyword_only(PositionalScale)
     with pytest.raises(AssertionError, match="keyword-only"):
         check_loss(PositionalScale)
 
 
 def test_a_config_that_drops_a_parameter_is_rejected():
     with pytest.raises(AssertionError, match=r"config\(\) has keys \[\], the constructor \['scale'\]"):
-        loss_config(DropsFromConfig)
+        config_round_trip(DropsFromConfig)
 
 
 def test_half_precision_is_checked_against_float64():

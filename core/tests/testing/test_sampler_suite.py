@@ -8,7 +8,8 @@ import torch
 from concord.contract import SamplerExample
 from concord.samplers import PairTile, Sampler
 from concord.testing import check_sampler
-from concord.testing.sampler_suite import SAMPLER_CHECKS, sampler_determinism, sampler_keyword_only
+from concord.testing.declarations import keyword_only
+from concord.testing.sampler_suite import SAMPLER_CHECKS, sampler_determinism
 
 
 class _Drop(Sampler):
@@ -48,7 +49,7 @@ class DeclaredRandomNegatives(RandomNegatives):
 
 def test_positional_constructor_is_rejected():
     with pytest.raises(AssertionError, match=r"not keyword-only: every \(positional\)"):
-        sampler_keyword_only(PositionalEvery)
+        keyword_only(PositionalEvery)
 
 
 def test_undeclared_randomness_is_caught_and_declared_randomness_checked():

@@ -11,21 +11,12 @@ from __future__ import annotations
 import torch
 
 from concord.contract import seeded
-from concord.testing.declarations import (
-    check_config_round_trip,
-    check_keyword_only,
-    declared_examples,
-)
+from concord.testing.declarations import config_round_trip, declared_examples, keyword_only
 from concord.testing.refusals import check_refused
 from concord.testing.report import Check, SuiteReport, run_checks
 from concord.testing.snapshots import assert_same, differs, snapshot
 
 __all__ = ["AUGMENTATION_CHECKS", "check_augmentation"]
-
-
-def augmentation_keyword_only(cls: type) -> str | None:
-    check_keyword_only(cls)
-    return None
 
 
 def augmentation_no_mutation(cls: type) -> str | None:
@@ -72,15 +63,9 @@ def augmentation_bad_inputs(cls: type) -> str | None:
     return None
 
 
-def augmentation_config(cls: type) -> str | None:
-    for ex in declared_examples(cls):
-        check_config_round_trip(cls(**ex.init))
-    return None
-
-
 AUGMENTATION_CHECKS: list[Check] = [
-    augmentation_keyword_only, augmentation_no_mutation, augmentation_determinism,
-    augmentation_promise, augmentation_bad_inputs, augmentation_config,
+    keyword_only, augmentation_no_mutation, augmentation_determinism,
+    augmentation_promise, augmentation_bad_inputs, config_round_trip,
 ]
 
 

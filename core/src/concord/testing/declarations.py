@@ -10,7 +10,7 @@ from typing import Any
 
 from concord.contract import seeded
 
-__all__ = ["check_config_round_trip", "check_keyword_only", "declared_examples"]
+__all__ = ["config_round_trip", "declared_examples", "keyword_only", "round_trip"]
 
 _NOT_KEYWORD_ONLY = {
     inspect.Parameter.POSITIONAL_ONLY: "positional-only",
@@ -20,8 +20,8 @@ _NOT_KEYWORD_ONLY = {
 }
 
 
-def check_keyword_only(cls: type) -> None:
-    """Every constructor parameter is keyword-only: ``config()`` is built from exactly those, so a
+def keyword_only(cls: type) -> None:
+    """Check (every suite): every constructor parameter is keyword-only: ``config()`` is built from exactly those, so a
     positional parameter, ``*args`` or ``**kwargs`` would be dropped from the config silently
     and the component could not be rebuilt from it (or from a CLI's ``loss.*`` keys)."""
     params = list(inspect.signature(cls.__init__).parameters.values())[1:]  # without self
@@ -32,7 +32,13 @@ def check_keyword_only(cls: type) -> None:
     )
 
 
-def check_config_round_trip(obj: Any) -> None:
+def config_round_trip(cls: type) -> None:
+    """Check (every suite): for each example's constructor arguments, :func:`round_trip`."""
+    for ex in declared_examples(cls):
+        round_trip(cls(**ex.init))
+
+
+def round_trip(obj: Any) -> None:
     """``config()`` is JSON, names every keyword-only constructor parameter, and
     ``type(obj)(**config)`` rebuilds a component with the same config; ``repr`` names the class."""
     cfg = obj.config()

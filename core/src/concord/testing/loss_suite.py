@@ -14,11 +14,7 @@ import torch
 from torch import Tensor
 
 from concord.contract import seeded
-from concord.testing.declarations import (
-    check_config_round_trip,
-    check_keyword_only,
-    declared_examples,
-)
+from concord.testing.declarations import config_round_trip, declared_examples, keyword_only
 from concord.testing.refusals import check_refused, expect_value_error
 from concord.testing.report import Check, SuiteReport, run_checks
 
@@ -49,11 +45,6 @@ def _call(
     loss = cls(**ex.init)
     torch.manual_seed(seed)
     return loss(*(ex.args if args is None else args), **(ex.kwargs if kwargs is None else kwargs))
-
-
-def loss_keyword_only(cls: type) -> str | None:
-    check_keyword_only(cls)
-    return None
 
 
 def loss_finite_scalar(cls: type) -> str | None:
@@ -184,15 +175,9 @@ def loss_nan_input(cls: type) -> str | None:
     return None
 
 
-def loss_config(cls: type) -> str | None:
-    for ex in declared_examples(cls):
-        check_config_round_trip(cls(**ex.init))
-    return None
-
-
 LOSS_CHECKS: list[Check] = [
-    loss_keyword_only, loss_finite_scalar, loss_gradients, loss_determinism, loss_invariances,
-    loss_half_precision, loss_bad_inputs, loss_nan_input, loss_config,
+    keyword_only, loss_finite_scalar, loss_gradients, loss_determinism, loss_invariances,
+    loss_half_precision, loss_bad_inputs, loss_nan_input, config_round_trip,
 ]
 
 

@@ -13,11 +13,7 @@ from typing import Any
 import torch
 
 from concord.contract import BadInput, seeded
-from concord.testing.declarations import (
-    check_config_round_trip,
-    check_keyword_only,
-    declared_examples,
-)
+from concord.testing.declarations import config_round_trip, declared_examples, keyword_only
 from concord.testing.refusals import check_refused, expect_value_error
 from concord.testing.report import Check, SuiteReport, run_checks
 
@@ -27,11 +23,6 @@ __all__ = ["SAMPLER_CHECKS", "check_sampler"]
 def _bind(cls: type, ex: Any, seed: int = 0) -> Any:
     torch.manual_seed(seed)
     return cls(**ex.init).bind(**ex.bind)
-
-
-def sampler_keyword_only(cls: type) -> str | None:
-    check_keyword_only(cls)
-    return None
 
 
 def sampler_masks(cls: type) -> str | None:
@@ -112,15 +103,9 @@ def sampler_bad_inputs(cls: type) -> str | None:
     return None
 
 
-def sampler_config(cls: type) -> str | None:
-    for ex in declared_examples(cls):
-        check_config_round_trip(cls(**ex.init))
-    return None
-
-
 SAMPLER_CHECKS: list[Check] = [
-    sampler_keyword_only, sampler_masks, sampler_tiles, sampler_determinism, sampler_bad_inputs,
-    sampler_config,
+    keyword_only, sampler_masks, sampler_tiles, sampler_determinism, sampler_bad_inputs,
+    config_round_trip,
 ]
 
 
