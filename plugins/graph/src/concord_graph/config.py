@@ -16,6 +16,7 @@ from concord.devices import check_device
 from concord.errors import ConfigError
 from concord.run.components import component_field
 from concord.run.config import read_yaml
+from concord.run.threads import check_threads
 from concord.validation import check_positive, check_probability
 from concord_graph.evaluate.splits import PROTOCOLS
 from concord_graph.nn.gcn_encoder import ACTIVATIONS
@@ -95,8 +96,7 @@ class TrainConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"train.threads must be >= 1 or null, got {self.threads}")
+        check_threads("train.threads", self.threads)
         check_device("train.device", self.device)
         if self.epochs < 0 or self.repeats < 1:
             raise ConfigError("train.epochs must be >= 0 and train.repeats >= 1")
@@ -188,8 +188,7 @@ class MeowTrainConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"train.threads must be >= 1 or null, got {self.threads}")
+        check_threads("train.threads", self.threads)
         check_device("train.device", self.device)
         if self.epochs < 0 or self.repeats < 1 or self.patience < 0:
             raise ConfigError("train.epochs, train.patience must be >= 0 and train.repeats >= 1")

@@ -10,7 +10,15 @@ import torch
 from torch_geometric.data import HeteroData
 
 from concord.errors import ConfigError, DataError
-from concord.run import Run, capture_rng, progress, restore_rng, seed_everything
+from concord.run import (
+    EarlyStopping,
+    Run,
+    capture_rng,
+    progress,
+    restore_rng,
+    seed_everything,
+    use_threads,
+)
 from concord.run.rundir import RunDir
 from concord_graph.augment.mask_features import MaskFeatures
 from concord_graph.config import MeowRunConfig
@@ -65,8 +73,7 @@ def train_meow(run: Run[MeowRunConfig]) -> dict[str, Any]:
             f"method {cfg.method} trains full-batch on one process (its k-means and prototypes span "
             f"every node); run it without torchrun (got {run.world_size} processes)"
         )
-    if cfg.train.threads is not None:
-        torch.set_num_threads(cfg.train.threads)
+    use_threads(cfg.train.threads)
     data = load_graph(cfg.data.root, cfg.data.name)
     if not isinstance(data, HeteroData):
         raise ConfigError(f"{cfg.data.name!r} is a homogeneous graph; MEOW needs a heterogeneous one (method: grace)")
@@ -143,17 +150,19 @@ def _train_one(cfg: MeowRunConfig, inputs: MeowInputs, seed: int, repeat: int, r
                            weight_decay=cfg.train.weight_decay)
     # masked views: drawn once per run from their own seeded generator (as the authors' code)
     masked_x, masked_adjs = _masked_views(inputs, cfg, torch.Generator().manual_seed(seed))
-    start, best, wait, clusterings = 0, float("inf"), 0, None
+    start, clusterings = 0, None
+    stopper = EarlyStopping(patience=cfg.train.patience, mode="min")  # on the training loss
     last: dict[str, Any] | None = None
     if state is not None:
         model.load_state_dict(state["model"])
         loss_fn.load_state_dict(state["loss"])
         opt.load_state_dict(state["optimizer"])
         restore_rng(state["rng"])
-        start, best, wait = int(state["epoch"]) + 1, float(state["best"]), int(state["wait"])
+        start = int(state["epoch"]) + 1
+        stopper.load_state_dict(state["early_stopping"])
         if state["clusterings"] is not None:
             clusterings = [Clustering(**c) for c in state["clusterings"]]
-        last = {k: state[k] for k in ("repeat", "epoch", "model", "loss", "optimizer", "rng", "best", "wait",
+        last = {k: state[k] for k in ("repeat", "epoch", "model", "loss", "optimizer", "rng", "early_stopping",
                                       "stopped", "clusterings")}
         if state["stopped"]:
             return model, start, last
@@ -181,16 +190,13 @@ def _train_one(cfg: MeowRunConfig, inputs: MeowInputs, seed: int, repeat: int, r
         loss.backward()
         opt.step()
         value = float(loss.detach())
-        if value < best:
-            best, wait = value, 0
-        else:
-            wait += 1
-        stop = cfg.train.patience > 0 and wait >= cfg.train.patience
+        stopper.update(epoch, value)
+        stop = stopper.should_stop
         dt = time.perf_counter() - t0
         seconds.append(dt)
         run_dir.log({"repeat": repeat, "epoch": epoch, "loss": value, **row, "epoch_seconds": dt})
         last = {"repeat": repeat, "epoch": epoch, "model": model.state_dict(), "loss": loss_fn.state_dict(),
-                "optimizer": opt.state_dict(), "rng": capture_rng(), "best": best, "wait": wait, "stopped": stop,
+                "optimizer": opt.state_dict(), "rng": capture_rng(), "early_stopping": stopper.state_dict(), "stopped": stop,
                 "clusterings": _clusterings_state(clusterings)}
         run_dir.save_progress({**last, "results": results, "seconds": seconds}, done=epoch + 1,
                               extendable=extendable and not stop)

@@ -11,7 +11,15 @@ from torch_geometric.data import HeteroData
 
 from concord.distributed import sum_gradients
 from concord.errors import ConfigError, DataError
-from concord.run import Run, build_component, capture_rng, progress, restore_rng, seed_everything
+from concord.run import (
+    Run,
+    build_component,
+    capture_rng,
+    progress,
+    restore_rng,
+    seed_everything,
+    use_threads,
+)
 from concord.run.rundir import RunDir
 from concord_graph.config import NodeRunConfig
 from concord_graph.contrast.grace import GRACE
@@ -51,8 +59,7 @@ def train_node_contrast(run: Run[NodeRunConfig]) -> dict[str, Any]:
     """Train ``cfg.train.repeats`` models, probe each, return the report (rank 0 writes the run
     folder and evaluates; the other ranks help training and return ``{}``)."""
     cfg, run_dir, rank, world_size, device = run.config, run.dir, run.rank, run.world_size, run.device
-    if cfg.train.threads is not None:
-        torch.set_num_threads(cfg.train.threads)
+    use_threads(cfg.train.threads)
     data = load_graph(cfg.data.root, cfg.data.name, generated=cfg.data.generated, seed=cfg.seed,
                       normalize_features=cfg.data.normalize_features)
     if isinstance(data, HeteroData):

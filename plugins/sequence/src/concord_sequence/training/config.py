@@ -8,6 +8,7 @@ from typing import Any, Literal
 from concord.devices import check_device
 from concord.errors import ConfigError
 from concord.run.components import component_field, validate_component
+from concord.run.threads import check_threads
 from concord.validation import check_positive
 
 __all__ = ["FIXED_LOSS", "METHOD_LOSSES", "SequenceConfig", "resolve_loss"]
@@ -118,8 +119,7 @@ class TrainConfig:
         check_positive("lr", self.lr)
         if self.patience < 0:
             raise ConfigError(f"patience must be >= 0, got {self.patience}")
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"threads must be >= 1 or null, got {self.threads}")
+        check_threads("train.threads", self.threads)
         check_device("train.device", self.device)
 
 

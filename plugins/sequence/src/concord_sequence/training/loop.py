@@ -14,11 +14,18 @@ import torch
 
 from concord import distributed
 from concord.errors import ConfigError
-from concord.run import Run, capture_rng, progress, restore_rng, seed_everything
+from concord.run import (
+    EarlyStopping,
+    Run,
+    capture_rng,
+    progress,
+    restore_rng,
+    seed_everything,
+    use_threads,
+)
 from concord.run.files import atomic_write_text
 from concord_sequence.data.loading import load_dataset
 from concord_sequence.data.summary import format_summary
-from concord_sequence.evaluation.early_stopping import EarlyStopping
 from concord_sequence.evaluation.ranking import evaluate
 from concord_sequence.evaluation.sampled import load_or_draw_negatives
 from concord_sequence.models.sasrec import SASRec
@@ -40,8 +47,7 @@ def train(run: Run[SequenceConfig]) -> dict[str, Any]:
     """Train, select the best validation epoch, test it; returns the report (rank 0; the other
     ranks help training and return ``{}``)."""
     cfg, run_dir, resume_state = run.config, run.dir, run.resume_state
-    if cfg.train.threads is not None:
-        torch.set_num_threads(cfg.train.threads)
+    use_threads(cfg.train.threads)
     rank, world = distributed.rank(), distributed.world_size()
     if cfg.train.batch_size < world:
         raise ConfigError(f"train.batch_size ({cfg.train.batch_size}) is smaller than the {world} processes")
@@ -72,7 +78,7 @@ def train(run: Run[SequenceConfig]) -> dict[str, Any]:
     if cfg.eval.sampled_negatives is not None:
         negatives = load_or_draw_negatives(run_dir.file("sampled_negatives.npy"), data,
                                            cfg.eval.sampled_negatives, cfg.seed)
-    stopper = EarlyStopping(cfg.eval.metric, cfg.train.patience)
+    stopper = EarlyStopping(patience=cfg.train.patience, mode="max")
     metric_key = f"valid_{cfg.eval.metric}"
 
     def run_eval(split: str) -> dict[str, float]:
@@ -86,7 +92,7 @@ def train(run: Run[SequenceConfig]) -> dict[str, Any]:
         g.set_state(resume_state["generator"])
         aug_gen.set_state(resume_state["aug_generator"][rank])
         restore_rng(resume_state["rng"])
-        stopper.load(resume_state["early_stopping"])
+        stopper.load_state_dict(resume_state["early_stopping"])
         start, stopped = int(resume_state["epoch"]) + 1, bool(resume_state["stopped"])
 
     n_train = len(data.train_user)
@@ -136,7 +142,7 @@ def train(run: Run[SequenceConfig]) -> dict[str, Any]:
             "epoch": epoch, "stopped": stopped, "model": model.state_dict(),
             "method": method.state_dict(), "generator": g.get_state(),
             "aug_generator": _all_generator_states(aug_gen), "rng": capture_rng(),
-            "early_stopping": stopper.state(),
+            "early_stopping": stopper.state_dict(),
         }, done=epoch + 1, extendable=not stopped, reason="it stopped early" if stopped else "")
         if stopped:
             _say(f"[concord] early stop: no {metric_key} improvement for {cfg.train.patience} epochs")
