@@ -42,7 +42,7 @@ def _split(store, ratio: int) -> Split:
         key = f"{part}_mask_{ratio}"
         if key not in store:
             raise DataError(f"the graph has no {key}; eval.labels_per_class must name splits it has")
-        return store[key].nonzero().view(-1).numpy()
+        return store[key].nonzero().view(-1).cpu().numpy()
 
     return Split(idx("train"), idx("val"), idx("test"))
 
@@ -71,6 +71,10 @@ def train_meow(run: Run[MeowRunConfig]) -> dict[str, Any]:
     if not isinstance(data, HeteroData):
         raise ConfigError(f"{cfg.data.name!r} is a homogeneous graph; MEOW needs a heterogeneous one (method: grace)")
     inputs = prepare_meow_inputs(data.to(device), cfg.meow.metapaths, cfg.meow.top_k)
+    too_many = [k for k in cfg.meow.clusters if k > inputs.num_nodes]
+    if too_many:
+        raise ConfigError(f"meow.clusters {too_many}: k-means cannot make more clusters than the "
+                          f"{inputs.num_nodes} {inputs.target!r} nodes of {cfg.data.name!r}")
     store = data[inputs.target]
     if "y" not in store:
         raise DataError(f"node type {inputs.target!r} has no labels `y` to evaluate with")
@@ -84,7 +88,7 @@ def train_meow(run: Run[MeowRunConfig]) -> dict[str, Any]:
     for r in range(start_repeat, repeats):
         state = point.state_for(r)
         seed = cfg.seed + r
-        model, stopped, final = _train_one(cfg, inputs, seed, r, run_dir, state, results, seconds)
+        model, stopped, final = _train_one(cfg, inputs, seed, r, run_dir, state, results, seconds, device)
         model.eval()
         with torch.no_grad():
             plain = [v.adjacency for v in inputs.views]
@@ -127,7 +131,7 @@ def train_meow(run: Run[MeowRunConfig]) -> dict[str, Any]:
 
 
 def _train_one(cfg: MeowRunConfig, inputs: MeowInputs, seed: int, repeat: int, run_dir: RunDir,
-               state: dict[str, Any] | None, results: list, seconds: list
+               state: dict[str, Any] | None, results: list, seconds: list, device: torch.device
                ) -> tuple[MEOW, int, dict[str, Any] | None]:
     """Train one repeat; returns the model, the epochs it trained, and its last training state
     (``None`` when it trained no epoch)."""
@@ -135,10 +139,11 @@ def _train_one(cfg: MeowRunConfig, inputs: MeowInputs, seed: int, repeat: int, r
     m = cfg.meow
     in_channels = {t: int(x.shape[1]) for t, x in inputs.x.items()}
     model = MEOW(in_channels, inputs.target, [[t for t, _ in v.contexts] for v in inputs.views],
-                 hidden_channels=m.hidden_channels, out_channels=m.out_channels, dropout=m.dropout)
+                 hidden_channels=m.hidden_channels, out_channels=m.out_channels, dropout=m.dropout).to(device)
     adaptive = cfg.method == "adameow"
     loss_fn = AdaMEOWLoss(channels=m.out_channels, temperature=m.temperature) if adaptive else \
         MEOWLoss(temperature=m.temperature, block_size=1024)
+    loss_fn = loss_fn.to(device)
     opt = torch.optim.Adam([*model.parameters(), *loss_fn.parameters()], lr=cfg.train.lr,
                            weight_decay=cfg.train.weight_decay)
     # masked views: drawn once per run from their own seeded generator (as the authors' code)
@@ -152,7 +157,7 @@ def _train_one(cfg: MeowRunConfig, inputs: MeowInputs, seed: int, repeat: int, r
         restore_rng(state["rng"])
         start, best, wait = int(state["epoch"]) + 1, float(state["best"]), int(state["wait"])
         if state["clusterings"] is not None:
-            clusterings = [Clustering(**c) for c in state["clusterings"]]
+            clusterings = [Clustering(**{k: v.to(device) for k, v in c.items()}) for c in state["clusterings"]]
         last = {k: state[k] for k in ("repeat", "epoch", "model", "loss", "optimizer", "rng", "best", "wait",
                                       "stopped", "clusterings")}
         if state["stopped"]:
