@@ -9,7 +9,6 @@ import sys
 import time
 from typing import Any
 
-import numpy as np
 import torch
 
 from concord import distributed
@@ -24,6 +23,7 @@ from concord_sequence.evaluation.sampled import load_or_draw_negatives
 from concord_sequence.models.sasrec import SASRec
 from concord_sequence.training.config import SequenceConfig
 from concord_sequence.training.methods import build_method
+from concord_sequence.training.shard import local_rows
 
 __all__ = ["REPORT_KEYS", "train"]
 
@@ -105,15 +105,17 @@ def train(run: Run[SequenceConfig]) -> dict[str, Any]:
         # only rank 0 draws a bar (concord.run.progress takes no `disable`; it reads CONCORD_PROGRESS)
         bar = (progress(range(n_batches), desc=f"{cfg.method.name} epoch {epoch}", total=n_batches)
                if rank == 0 else range(n_batches))
+        steps = 0
         for b in bar:
             idx = perm[b * batch : (b + 1) * batch]
-            local = np.array_split(idx, world)[rank]
-            if len(idx) < 2:
+            local = local_rows(idx, rank, world)
+            if local is None:  # a last batch too small to give every process a row
                 continue
             out = method.step(local)
             for k, v in out.items():
                 sums[k] = sums.get(k, 0.0) + v
             seen += len(idx)
+            steps += 1
         train_time = time.perf_counter() - t0
         t1 = time.perf_counter()
         valid = run_eval("valid")
@@ -121,7 +123,7 @@ def train(run: Run[SequenceConfig]) -> dict[str, Any]:
         improved = stopper.update(epoch, valid[cfg.eval.metric])
         if improved and rank == 0:
             run_dir.save_checkpoint({"epoch": epoch, "model": model.state_dict()}, "best.pt")
-        record = {"epoch": epoch, **{k: v / max(n_batches, 1) for k, v in sums.items()},
+        record = {"epoch": epoch, **{k: v / max(steps, 1) for k, v in sums.items()},
                   **{f"valid_{k}": v for k, v in valid.items()},
                   "train_seconds": train_time, "train_seq_per_s": seen / max(train_time, 1e-9),
                   "eval_seconds": eval_time, "eval_users_per_s": data.n_users / max(eval_time, 1e-9)}
