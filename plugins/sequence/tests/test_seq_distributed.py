@@ -13,7 +13,7 @@ from concord.distributed import sum_gradients
 from concord.testing import run_distributed
 from concord_sequence.losses import CL4SRecLoss, DuoRecLoss, MarginRegularizer, MCLRecLoss
 from concord_sequence.models import MLPAugmenter, SASRec
-from concord_sequence.training.objectives import rec_loss
+from concord_sequence.training.rec_loss import rec_loss
 
 pytestmark = pytest.mark.distributed
 

@@ -102,9 +102,8 @@ def train(run: Run[SequenceConfig]) -> dict[str, Any]:
         sums: dict[str, float] = {}
         t0 = time.perf_counter()
         seen = 0
-        # only rank 0 draws a bar (concord.run.progress takes no `disable`; it reads CONCORD_PROGRESS)
-        bar = (progress(range(n_batches), desc=f"{cfg.method.name} epoch {epoch}", total=n_batches)
-               if rank == 0 else range(n_batches))
+        bar = progress(range(n_batches), desc=f"{cfg.method.name} epoch {epoch}", total=n_batches,
+                       disable=rank != 0 or None)
         steps = 0
         for b in bar:
             idx = perm[b * batch : (b + 1) * batch]
