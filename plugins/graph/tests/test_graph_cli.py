@@ -138,7 +138,9 @@ def test_config_errors_are_one_line(tmp_path, capsys):
     assert main(["train", str(cfg), "--set", "method=simclr", "--output", str(tmp_path / "z")]) == 2
 
 
-def test_shipped_configs_load():
+def test_shipped_configs_load_and_point_inside_the_working_directory(monkeypatch):
+    """No shipped config names a folder outside the user's checkout: data.root is $CONCORD_DATA,
+    else data/ under the working directory."""
     from concord.run import load_config
     from concord_graph.config import schema_for
 
@@ -146,8 +148,13 @@ def test_shipped_configs_load():
     names = sorted(p.name for p in folder.glob("*.yaml"))
     assert names == ["gca_cora.yaml", "grace_cora.yaml", "grace_pot_cora.yaml", "meow_acm.yaml"]
     for p in folder.glob("*.yaml"):
+        assert "shared" not in p.read_text(), p
+        monkeypatch.delenv("CONCORD_DATA", raising=False)
         cfg = load_config(schema_for(p, []), p)
-        assert cfg.data.root == "data"
+        assert cfg.data.root == "data" and cfg.data.name in ("Cora", "acm")
+        monkeypatch.setenv("CONCORD_DATA", "/srv/datasets")
+        assert load_config(schema_for(p, []), p).data.root == "/srv/datasets"
+        assert getattr(cfg.data, "download", False) is False  # nothing downloads by default
 
 
 def test_cli_under_torchrun_two_processes(tmp_path):

@@ -54,7 +54,7 @@ def train_node_contrast(run: Run[NodeRunConfig]) -> dict[str, Any]:
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
     data = load_graph(cfg.data.root, cfg.data.name, generated=cfg.data.generated, seed=cfg.seed,
-                      normalize_features=cfg.data.normalize_features)
+                      normalize_features=cfg.data.normalize_features, download=cfg.data.download)
     if isinstance(data, HeteroData):
         raise ConfigError(f"{cfg.data.name!r} is a heterogeneous graph; train it with method: meow")
     check_data(data)
