@@ -200,7 +200,7 @@ def test_shipped_configs_load_and_point_inside_the_working_directory(monkeypatch
 
 
 def test_cli_under_torchrun_two_processes(tmp_path):
-    """``torchrun --nproc-per-node 2 concord graph train`` (mini-batch mode, gloo) end to end:
+    """``torchrun --nproc-per-node 2 $(which concord) graph train`` (mini-batch mode, gloo) end to end:
     one run folder, written by rank 0, with the documented report."""
     import os
     import subprocess

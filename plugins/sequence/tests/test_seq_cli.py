@@ -254,7 +254,7 @@ def test_sampled_metrics_negatives_saved_beside_the_run_and_reused(tmp_path, cha
 
 
 def test_cli_under_torchrun_two_processes(tmp_path, chain):
-    """``torchrun --nproc-per-node 2 concord sequence train`` (gloo, gradients summed over the
+    """``torchrun --nproc-per-node 2 $(which concord) sequence train`` (gloo, gradients summed over the
     processes) end to end: one run folder, written by rank 0, with the documented report."""
     import os
     import subprocess
