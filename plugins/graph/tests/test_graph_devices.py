@@ -1,22 +1,16 @@
-"""Every tensor the plugin allocates follows its inputs' device (issue 12 §3).
-
-The machines that run the tests have no GPU, so a second device is simulated: the inputs are
-built on the CPU, then the code under test runs inside ``with torch.device("meta")``, which makes
-``meta`` the default device of every factory call that names none (``torch.zeros(n)``,
-``torch.arange(n)``, ``torch.as_tensor(array)``, ``torch.randperm(n, generator=g)``). Code that
-follows its inputs (``device=x.device``) or draws on its CPU generator's device and moves the
-result is unaffected and returns the values computed outside the block; code that allocates on
-"the default device" mixes meta and CPU tensors and either fails or returns meta tensors or
-garbage -- exactly what it would do with CUDA inputs (CPU tensors next to CUDA ones).
-"""
+"""Every tensor the plugin allocates follows its inputs' device (issue 12 §3), checked without a
+GPU by :func:`concord.testing.devices.check_follows_inputs`: the code runs once plainly and once
+with ``meta`` as the default device, and must return exactly the same values on the same devices
+(an allocation that names no device lands on ``meta`` and breaks that, as it would break next to
+CUDA inputs)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from torch_geometric.data import Data, HeteroData
 
 from concord.registry import Registry
+from concord.testing.devices import check_follows_inputs
 from concord_graph.contrast import GRACE, NodeContrastStep, full_batch
 from concord_graph.data import load_heco
 from concord_graph.data.synthetic import sbm_graph
@@ -29,38 +23,6 @@ from concord_graph.train.views import build_view
 
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-def _same(got, want, where: str) -> None:
-    """Equal values and the CPU device, through tensors, graphs, dataclasses and containers."""
-    if isinstance(want, torch.Tensor):
-        assert got.device == want.device, f"{where}: on {got.device}, the input was on {want.device}"
-        if want.is_sparse_csr:
-            got, want = got.to_dense(), want.to_dense()
-        torch.testing.assert_close(got, want, msg=where)
-    elif isinstance(want, (Data, HeteroData)):
-        for (key, a), (_, b) in zip(sorted(got.to_dict().items(), key=str), sorted(want.to_dict().items(), key=str)):
-            _same(a, b, f"{where}.{key}")
-    elif isinstance(want, dict):
-        assert got.keys() == want.keys(), where
-        for key in want:
-            _same(got[key], want[key], f"{where}[{key!r}]")
-    elif isinstance(want, (list, tuple)):
-        for i, (a, b) in enumerate(zip(got, want)):
-            _same(a, b, f"{where}[{i}]")
-    elif hasattr(want, "__dataclass_fields__"):
-        for key in want.__dataclass_fields__:
-            _same(getattr(got, key), getattr(want, key), f"{where}.{key}")
-    else:
-        assert got == want, where
-
-
-def _follows_inputs(fn, where: str) -> None:
-    """``fn()`` inside the meta default device returns what it returns outside."""
-    want = fn()
-    with torch.device("meta"):
-        got = fn()
-    _same(got, want, where)
 
 
 def _augmentations():
@@ -77,33 +39,33 @@ def _augmentations():
 @pytest.mark.parametrize("cls, example", _augmentations())
 def test_augmentations_allocate_on_the_graphs_device(cls, example):
     aug = cls(**example.init)
-    _follows_inputs(lambda: aug(example.input, generator=_gen(3)), cls.registry_name)
+    check_follows_inputs(lambda: aug(example.input, generator=_gen(3)), cls.registry_name)
 
 
 def test_meow_loss_weights_and_prototypes_follow_the_embeddings():
     g = _gen(1)
     z = torch.nn.functional.normalize(torch.randn(30, 6, generator=g), dim=1)
     k = torch.nn.functional.normalize(z + 0.3 * torch.randn(30, 6, generator=g), dim=1)
-    _follows_inputs(lambda: cluster_prototypes(z, [3, 5], 0.4, seed=2), "cluster_prototypes")
+    check_follows_inputs(lambda: cluster_prototypes(z, [3, 5], 0.4, seed=2), "cluster_prototypes")
     clusterings = cluster_prototypes(z, [3, 5], 0.4, seed=2)
     ids = torch.stack([c.assignment for c in clusterings], dim=1)
-    _follows_inputs(lambda: MEOWLoss(temperature=0.5, block_size=7)(z, k, ids), "MEOWLoss")
-    _follows_inputs(lambda: proto_nce(z, clusterings), "proto_nce")
+    check_follows_inputs(lambda: MEOWLoss(temperature=0.5, block_size=7)(z, k, ids), "MEOWLoss")
+    check_follows_inputs(lambda: proto_nce(z, clusterings), "proto_nce")
     ada = AdaMEOWLoss(channels=6, block_size=7)
-    _follows_inputs(lambda: ada(z, k), "AdaMEOWLoss")
+    check_follows_inputs(lambda: ada(z, k), "AdaMEOWLoss")
 
 
 def test_meow_inputs_and_model_follow_the_graph(heco_dir):
     data = load_heco(heco_dir, ratios=(5,))
     metapaths = [["paper", "author", "paper"], ["paper", "subject", "paper"]]
-    _follows_inputs(lambda: prepare_meow_inputs(data, metapaths, [8, 12]), "prepare_meow_inputs")
+    check_follows_inputs(lambda: prepare_meow_inputs(data, metapaths, [8, 12]), "prepare_meow_inputs")
     inputs = prepare_meow_inputs(data, metapaths, [8, 12])
-    _follows_inputs(lambda: masked_adjacency(inputs.views[0], 0.3, _gen(4), inputs.num_nodes), "masked_adjacency")
+    check_follows_inputs(lambda: masked_adjacency(inputs.views[0], 0.3, _gen(4), inputs.num_nodes), "masked_adjacency")
     torch.manual_seed(0)
     model = MEOW({t: int(x.shape[1]) for t, x in inputs.x.items()}, inputs.target,
                  [[t for t, _ in v.contexts] for v in inputs.views], hidden_channels=8, out_channels=8).eval()
     adjs = [v.adjacency for v in inputs.views]
-    _follows_inputs(lambda: model(inputs, inputs.x[inputs.target], adjs), "MEOW")
+    check_follows_inputs(lambda: model(inputs, inputs.x[inputs.target], adjs), "MEOW")
 
 
 def test_node_contrast_with_pot_follows_the_graph():
@@ -114,6 +76,6 @@ def test_node_contrast_with_pot_follows_the_graph():
              build_view([{"name": "graph.drop_edges", "p": 0.3}])]
     step = NodeContrastStep(model, *views, kappa=0.5, budgets=(0.2, 0.3))
     batch = full_batch(data)
-    _follows_inputs(lambda: {k: v.detach() for k, v in step(batch, _gen(6)).items()}, "NodeContrastStep")
+    check_follows_inputs(lambda: {k: v.detach() for k, v in step(batch, _gen(6)).items()}, "NodeContrastStep")
     dropped = data.edge_index[:, 1:]
-    _follows_inputs(lambda: within_budget(data.edge_index, dropped, 40, 0.3), "within_budget")
+    check_follows_inputs(lambda: within_budget(data.edge_index, dropped, 40, 0.3), "within_budget")

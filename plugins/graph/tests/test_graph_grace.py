@@ -57,17 +57,32 @@ def test_grace_loss_is_the_paper_objective():
     assert abs(blocked.contrast_loss(h1, h2).item() - got) < 1e-5
 
 
-def test_encoder_equals_stacked_pyg_gcnconv():
+def test_encoder_equals_stacked_pyg_gcnconv_with_and_without_learned_edge_weights():
+    """Same embeddings as PyG's GCNConv stack; with an ``edge_weight`` that requires a gradient,
+    the same embeddings and the same gradient reaching the weights (PyG's is differentiable; a
+    propagation that detaches the weights gives them none)."""
     data = sbm_graph(num_nodes=50, num_classes=2, num_edges=120, num_features=6, generator=_gen(1))
     enc = GCNEncoder(6, 4, num_layers=3, activation="prelu")
     ref = [GCNConv(c.in_channels, c.out_channels) for c in enc.convs]
     for mine, theirs in zip(enc.convs, ref):
         theirs.lin.weight.data.copy_(mine.lin.weight.data)
         theirs.bias.data.copy_(mine.bias.data)
-    h = data.x
-    for conv, act in zip(ref, enc.acts):
-        h = act(conv(h, data.edge_index))
-    torch.testing.assert_close(enc(data.x, data.edge_index), h, rtol=1e-5, atol=1e-6)
+
+    def pyg(weight):
+        h = data.x
+        for conv, act in zip(ref, enc.acts):
+            h = act(conv(h, data.edge_index, weight))
+        return h
+
+    torch.testing.assert_close(enc(data.x, data.edge_index), pyg(None), rtol=1e-5, atol=1e-6)
+    weight = (torch.rand(data.edge_index.shape[1], generator=_gen(2)) + 0.5).requires_grad_(True)
+    ref_weight = weight.detach().clone().requires_grad_(True)
+    mine, theirs = enc(data.x, data.edge_index, weight), pyg(ref_weight)
+    torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-6)
+    mine.square().sum().backward()
+    theirs.square().sum().backward()
+    assert weight.grad is not None, "the learned edge_weight got no gradient"
+    torch.testing.assert_close(weight.grad, ref_weight.grad, rtol=1e-4, atol=1e-6)
     assert repr(enc) == "GCNEncoder(6, 4, hidden_channels=8, num_layers=3, activation='prelu')"
 
 

@@ -28,7 +28,6 @@ from concord_sequence.training.shard import local_rows
 __all__ = ["REPORT_KEYS", "train"]
 
 
-
 def _say(msg: str) -> None:
     if distributed.rank() == 0:
         print(msg, file=sys.stderr, flush=True)
