@@ -39,3 +39,17 @@ def test_dataclasses_and_sparse_tensors_are_compared_field_by_field():
     check_follows_inputs(lambda: Pair(X.to_sparse_csr(), X * 2))
     with pytest.raises((AssertionError, RuntimeError)):
         check_follows_inputs(lambda: Pair(X, torch.zeros(2, 3)))
+
+
+def test_every_example_of_an_augmentation():
+    from concord.augment import FeatureDropout
+    from concord.testing.devices import check_augmentation_follows_inputs
+
+    check_augmentation_follows_inputs(FeatureDropout)
+
+    class DrawsOnTheDefaultDevice(FeatureDropout):
+        def apply(self, x, generator):
+            return x * (torch.rand(x.shape, generator=generator) >= self.p)
+
+    with pytest.raises((AssertionError, RuntimeError)):
+        check_augmentation_follows_inputs(DrawsOnTheDefaultDevice)

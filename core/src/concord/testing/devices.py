@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["check_follows_inputs"]
+__all__ = ["check_augmentation_follows_inputs", "check_follows_inputs"]
 
 
 def check_follows_inputs(fn: Callable[[], Any], where: str = "result") -> None:
@@ -33,6 +33,15 @@ def check_follows_inputs(fn: Callable[[], Any], where: str = "result") -> None:
     with torch.device("meta"):
         got = fn()
     _assert_follows(got, want, where)
+
+
+def check_augmentation_follows_inputs(cls: type) -> None:
+    """:func:`check_follows_inputs` on every example an augmentation declares (``examples()``),
+    each drawn from a CPU generator seeded the same both times."""
+    for i, example in enumerate(cls.examples(torch.Generator().manual_seed(0))):
+        aug = cls(**example.init)
+        check_follows_inputs(lambda aug=aug, x=example.input: aug(x, generator=torch.Generator().manual_seed(3)),
+                             f"{cls.__name__} example {i}")
 
 
 def _assert_follows(got: Any, want: Any, where: str) -> None:
