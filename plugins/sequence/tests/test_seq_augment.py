@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from concord.registry import UnknownComponentError, build
-from concord.testing import snapshot
-from concord.testing.checks import assert_same
+from concord.testing import assert_same, snapshot
 from concord_sequence.augment import Crop, Insert, Mask, PairViews, Reorder, Substitute
 from concord_sequence.data.batch import SequenceBatch
 
