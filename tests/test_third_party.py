@@ -77,12 +77,12 @@ def test_graph_trainer_refuses_it_across_processes():
     from concord.errors import ConfigError
     from concord.run import load_config
     from concord_graph.config import NodeRunConfig
-    from concord_graph.train.node_trainer import _build_model
+    from concord_graph.train.node_evaluation import build_node_model
 
     cfg = load_config(NodeRunConfig, None, [f"loss.name={NAME}"])
-    _build_model(cfg, 6, gather=False)
+    build_node_model(cfg, 6, gather=False)
     with pytest.raises(ConfigError, match="needs a component that takes gather="):
-        _build_model(cfg, 6, gather=True)
+        build_node_model(cfg, 6, gather=True)
 
 
 def test_sequence_cli_trains_cl4srec_with_it(tmp_path):
