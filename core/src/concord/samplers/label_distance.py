@@ -41,7 +41,7 @@ class LabelDistanceSampler(Sampler):
         if weighting == "gaussian" and self.window == 0:
             raise InputError("weighting='gaussian' needs window > 0")
 
-    def _tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
+    def tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
         assert ctx.query_labels is not None and ctx.key_labels is not None
         dist = (ctx.query_labels[i0:i1, None] - ctx.key_labels[None, j0:j1]).abs()
         close = dist <= self.window

@@ -29,7 +29,7 @@ class ViewsSampler(Sampler):
     def __init__(self) -> None:
         super().__init__()
 
-    def _tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
+    def tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
         same = ctx.same_id(i0, i1, j0, j1)
         not_self = ~ctx.is_self(i0, i1, j0, j1)
         return PairTile(positive=same & not_self, negative=~same & not_self)

@@ -20,10 +20,12 @@ __all__ = ["ALIASES", "apply_overrides", "parse_override"]
 #: the seed of the Runner and of every ``ConcordTwoViews`` transform, and the iteration budget
 #: with the schedules stretched to it (see :func:`_set_budget`), and ``train.device`` (``auto``,
 #: ``cpu``, ``cuda``, ``cuda:N``; kept as the config's top-level ``device``, checked by
-#: :func:`concord.devices.resolve_device`). ``max_iters`` and ``data_root`` are accepted as the
+#: :func:`concord.devices.resolve_device`), and ``train.threads`` (torch's CPU threads, kept as
+#: ``threads``; ``null``: torch's default). ``max_iters`` and ``data_root`` are accepted as the
 #: same keys under their config names.
 ALIASES = {"data.root": "data_root", "data_root": "data_root", "seed": "seed",
-           "train.steps": "max_iters", "max_iters": "max_iters", "train.device": "device"}
+           "train.steps": "max_iters", "max_iters": "max_iters", "train.device": "device",
+           "train.threads": "threads"}
 
 
 def parse_override(item: str) -> tuple[str, Any]:
@@ -150,6 +152,10 @@ def apply_overrides(cfg: Config, overrides: Sequence[str]) -> Config:
             from concord.devices import check_device
 
             cfg["device"] = check_device("train.device", str(value))
+        elif alias == "threads":
+            from concord.run.threads import check_threads
+
+            cfg["threads"] = check_threads("train.threads", value)
         else:
             _set_path(cfg, key, value)
     return cfg

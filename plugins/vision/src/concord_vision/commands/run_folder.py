@@ -18,7 +18,7 @@ __all__ = ["BUDGET_KEYS", "attach_run_folder", "checkpoint_iter", "choose_output
 #: What may differ between a run and its ``--resume`` without being a different run (the budget
 #: -- which the resume rule then judges -- and where mmengine writes).
 BUDGET_KEYS = ("train_cfg.max_iters", "max_iters", "work_dir", "resume", "load_from", "launcher",
-               "device")
+               "device", "threads")
 
 
 def choose_output(config: str, output: str | None, resume: bool, root: str = "runs") -> Path:

@@ -93,6 +93,7 @@ def run_with_runner(
     from concord.distributed import launched
     from concord.errors import ConfigError, UserError
     from concord.run import say
+    from concord.run.threads import use_threads
     from concord_vision.checkpoints import PlainCheckpointHook
     from concord_vision.commands.metrics_hook import MetricsHook
     from concord_vision.commands.run_folder import attach_run_folder, choose_output, open_run_folder
@@ -100,6 +101,7 @@ def run_with_runner(
     cfg = load_vision_config(args.config, args.overrides)
     check(cfg)
     device = _device(cfg)
+    use_threads(cfg.get("threads"))
     with launched(device) as (rank, world):
         if args.launcher == "pytorch" and world == 1:
             raise ConfigError("--launcher pytorch needs torchrun (WORLD_SIZE > 1); drop it to run "

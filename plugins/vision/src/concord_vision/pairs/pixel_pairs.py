@@ -50,14 +50,14 @@ class PixelPairsSampler(Sampler):
         super().__init__()
         self.threshold = check_positive("threshold", threshold)
 
-    def _prepare(self, ctx: PairContext) -> Any:
+    def prepare(self, ctx: PairContext) -> Any:
         for name, labels in (("query_labels", ctx.query_labels), ("key_labels", ctx.key_labels)):
             assert labels is not None
             if labels.shape[0] and bool((labels[:, 3] <= 0).any()):
                 raise InputError(f"{name}: the bin diagonal (column 3) must be > 0")
         return None
 
-    def _tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
+    def tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
         assert ctx.query_labels is not None and ctx.key_labels is not None
         # float64: a pair on the threshold gets one answer whatever dtype the labels came in
         q = ctx.query_labels[i0:i1].to(torch.float64)
