@@ -98,8 +98,10 @@ class PixProLoss(Loss):
     def examples(cls, generator: torch.Generator) -> list[LossExample]:
         from concord_vision.geometry import bin_coordinates
 
-        boxes_1 = torch.tensor([[0.0, 0.0, 160.0, 120.0], [40.0, 20.0, 240.0, 170.0]])
-        boxes_2 = torch.tensor([[60.0, 40.0, 220.0, 160.0], [0.0, 0.0, 200.0, 150.0]])
+        # bins of 40 x 30 and 60 x 80 px: centres and diagonals (50, 100) are integers that
+        # fp16 and bf16 hold exactly, so the half-precision check compares the same pairs
+        boxes_1 = torch.tensor([[0.0, 0.0, 120.0, 90.0], [60.0, 0.0, 240.0, 240.0]])
+        boxes_2 = torch.tensor([[40.0, 30.0, 160.0, 120.0], [0.0, 60.0, 180.0, 300.0]])
         ids = torch.tensor([3, 8])
         c1 = bin_coordinates(boxes_1, torch.tensor([False, True]), (3, 3), ids).float()
         c2 = bin_coordinates(boxes_2, torch.tensor([True, False]), (3, 3), ids).float()
