@@ -1,4 +1,5 @@
-"""``concord vision ...`` (also ``concord-vision ...``): dense pretraining and its transfer.
+"""concord vision (also concord-vision): dense self-supervised pretraining and its transfer to
+segmentation, on mmengine and mmsegmentation.
 
     concord vision pretrain plugins/vision/configs/pixpro_r18_camvid.py --set data.root=DATA
     concord vision finetune plugins/vision/configs/fcn_r18_camvid.py \\
