@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from concord import distributed
 from concord.contract import BadInput, LossExample
@@ -17,6 +17,8 @@ from concord.queue import MemoryQueue
 from concord.validation import check_embeddings, check_same_rows
 
 __all__ = ["MixingDraws", "MoCHi"]
+
+_PAIR_CHUNK = 128  # mixed pairs per step of the no-grad dot products: O(B x 128 x D) memory
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,15 @@ class MixingDraws:
     def rows(self, start: int, stop: int) -> MixingDraws:
         return MixingDraws(*(t[start:stop] for t in (self.first, self.second, self.alpha,
                                                      self.partner, self.beta)))
+
+
+def _pair_dots(keys: Tensor, i: Tensor, j: Tensor) -> Tensor:
+    """``keys[i] . keys[j]`` for index matrices ``i, j`` of shape ``(B, s)``, in chunks of pairs."""
+    out = keys.new_empty(i.shape)
+    for c0 in range(0, int(i.shape[1]), _PAIR_CHUNK):
+        c1 = c0 + _PAIR_CHUNK
+        out[:, c0:c1] = (keys[i[:, c0:c1]] * keys[j[:, c0:c1]]).sum(dim=-1)
+    return out
 
 
 class MoCHi(ContrastiveLoss):
@@ -66,9 +77,10 @@ class MoCHi(ContrastiveLoss):
     The queue and key part is the core's contrast engine (:func:`contrast_terms`, as
     :class:`~concord.losses.info_nce.InfoNCE` with ``negatives=``); the synthetic part adds
     :math:`\log(1 + e^{\mathrm{lse}_{syn} - \mathrm{lse}})` per query. Both are computed in
-    query blocks (``block_size``), the synthetic one also checkpointed: memory
-    ``O(block x (K + s + s') x D)`` at most, not ``O(N (s + s') D)``. Finding the hardest
-    negatives is one more (no-grad) query-by-queue product per block.
+    query blocks (``block_size``), the synthetic one also checkpointed. The synthetic logits are
+    computed from query-queue similarities and the mixtures' norms (see ``_synthetic_lse``), so
+    no ``(N, s + s', D)`` tensor of mixtures is kept: one more query-by-queue product per block
+    (which also gives the hardest negatives) and a no-grad pass over the mixed pairs.
 
     Choices the paper leaves open, and departures:
 
@@ -182,20 +194,34 @@ class MoCHi(ContrastiveLoss):
     @staticmethod
     def _synthetic_lse(q: Tensor, neg: Tensor, tau: Tensor | float, d: MixingDraws, n_candidates: int
                        ) -> Tensor:
-        """log-sum-exp of one query block against its own s + s' synthetic negatives."""
+        r"""log-sum-exp of one query block against its own s + s' synthetic negatives.
+
+        The synthetic points are never materialised with gradients: with :math:`S = q N^\top`,
+        :math:`q^\top h_k = (\alpha S_i + (1-\alpha) S_j) / \lVert \alpha n_i + (1-\alpha)
+        n_j \rVert` and :math:`\lVert \alpha n_i + (1-\alpha) n_j \rVert^2 = \alpha^2
+        \lVert n_i \rVert^2 + (1-\alpha)^2 \lVert n_j \rVert^2 + 2\alpha(1-\alpha)
+        n_i^\top n_j`, the norms (and :math:`n_i^\top n_j`) computed without gradient, as the
+        detached :math:`h_k` asks; likewise for :math:`h'_k` with :math:`q^\top q` in place of
+        :math:`S_i`. One ``(B, K)`` product with gradient and a no-grad pass over the mixed
+        pairs replace the ``(B, s + s', D)`` mixtures and their backward."""
+        s = q @ neg.T  # (B, K), with gradient
         with torch.no_grad():
+            s_det = s.detach()
+            hardest = torch.topk(s_det, n_candidates, dim=1).indices  # (B, N)
+            i, j = torch.gather(hardest, 1, d.first), torch.gather(hardest, 1, d.second)
+            c = torch.gather(hardest, 1, d.partner)
+            sq = (neg * neg).sum(dim=1)  # |n|^2 per queue key
+            a = d.alpha.to(s.dtype)
+            gram = _pair_dots(neg, i, j)  # n_i . n_j
+            norm_mix = torch.sqrt(a * a * sq[i] + (1 - a) ** 2 * sq[j] + 2 * a * (1 - a) * gram)
+            b = d.beta.to(s.dtype)
             q_det = q.detach()
-            hardest = torch.topk(q_det @ neg.T, n_candidates, dim=1).indices  # (B, N)
-            n_i = neg[torch.gather(hardest, 1, d.first)]  # (B, s, D)
-            n_j = neg[torch.gather(hardest, 1, d.second)]
-            a = d.alpha.to(neg.dtype)[..., None]
-            mixed = nn.functional.normalize(a * n_i + (1 - a) * n_j, dim=-1)
-            b = d.beta.to(neg.dtype)[..., None]
-            n_p = neg[torch.gather(hardest, 1, d.partner)]
-            with_query = nn.functional.normalize(b * q_det[:, None, :] + (1 - b) * n_p, dim=-1)
-            synthetic = torch.cat([mixed, with_query], dim=1)  # (B, s + s', D), detached
-        logits = torch.einsum("bd,bsd->bs", q, synthetic) / tau
-        return torch.logsumexp(logits, dim=1)
+            qq = (q_det * q_det).sum(dim=1, keepdim=True)
+            qc = torch.gather(s_det, 1, c)
+            norm_qmix = torch.sqrt(b * b * qq + (1 - b) ** 2 * sq[c] + 2 * b * (1 - b) * qc)
+        mix = (a * torch.gather(s, 1, i) + (1 - a) * torch.gather(s, 1, j)) / norm_mix
+        with_query = (b * (q * q_det).sum(dim=1, keepdim=True) + (1 - b) * torch.gather(s, 1, c)) / norm_qmix
+        return torch.logsumexp(torch.cat([mix, with_query], dim=1) / tau, dim=1)
 
     @classmethod
     def examples(cls, generator: torch.Generator) -> list[LossExample]:
