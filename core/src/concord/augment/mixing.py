@@ -14,8 +14,9 @@ from concord.validation import check_embeddings, check_labels, check_positive
 __all__ = ["check_alpha", "check_labelled_batch", "draw_partners", "sample_beta"]
 
 
-def check_alpha(alpha: float) -> float:
-    return check_positive("alpha", alpha)
+def check_alpha(alpha: float, name: str = "alpha") -> float:
+    """A Beta concentration: finite and > 0 (the message names ``name``)."""
+    return check_positive(name, alpha)
 
 
 def check_labelled_batch(batch: Any, *, min_dim: int = 2) -> tuple[Tensor, Tensor]:
