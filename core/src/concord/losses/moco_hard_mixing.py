@@ -46,7 +46,9 @@ def _pair_dots(keys: Tensor, i: Tensor, j: Tensor) -> Tensor:
     out = keys.new_empty(i.shape)
     for c0 in range(0, int(i.shape[1]), _PAIR_CHUNK):
         c1 = c0 + _PAIR_CHUNK
-        out[:, c0:c1] = (keys[i[:, c0:c1]] * keys[j[:, c0:c1]]).sum(dim=-1)
+        a = keys.index_select(0, i[:, c0:c1].reshape(-1))
+        b = keys.index_select(0, j[:, c0:c1].reshape(-1))
+        out[:, c0:c1] = torch.linalg.vecdot(a, b).view(i.shape[0], -1)
     return out
 
 
@@ -74,13 +76,13 @@ class MoCHi(ContrastiveLoss):
             + \sum_{n \in Q} e^{q^\top n / \tau} + \sum_{k=1}^{s} e^{q^\top h_k / \tau}
             + \sum_{k=1}^{s'} e^{q^\top h'_k / \tau}}
 
-    The queue and key part is the core's contrast engine (:func:`contrast_terms`, as
-    :class:`~concord.losses.info_nce.InfoNCE` with ``negatives=``); the synthetic part adds
-    :math:`\log(1 + e^{\mathrm{lse}_{syn} - \mathrm{lse}})` per query. Both are computed in
-    query blocks (``block_size``), the synthetic one also checkpointed. The synthetic logits are
-    computed from query-queue similarities and the mixtures' norms (see ``_synthetic_lse``), so
-    no ``(N, s + s', D)`` tensor of mixtures is kept: one more query-by-queue product per block
-    (which also gives the hardest negatives) and a no-grad pass over the mixed pairs.
+    The positive and the batch's keys go through the core's contrast engine
+    (:func:`contrast_terms`); the queue and the synthetic negatives through one pass over the
+    query-queue similarities, which also rank the hardest negatives, and the two log-sum-exps
+    are joined per query. Both run in query blocks (``block_size``, checkpointed). The
+    synthetic logits are computed from those similarities and the mixtures' norms (see
+    ``_queue_lse``), so no ``(N, s + s', D)`` tensor of mixtures is kept for the backward pass;
+    only a no-grad pass over the mixed pairs computes :math:`n_i^\top n_j`.
 
     Choices the paper leaves open, and departures:
 
@@ -173,28 +175,32 @@ class MoCHi(ContrastiveLoss):
         neg = self.embed(negatives.detach()).to(keys.dtype)
         local = offset + torch.arange(q.shape[0], device=q.device)
         tau = self.tau()
-        terms = contrast_terms(
-            q, torch.cat([keys, neg]), tau, positive_index=local, block_size=self.block_size
-        )
-        n_candidates = min(self.n_hardest, int(neg.shape[0]))
-        if n_candidates == 0 or self.n_mix + self.n_query_mix == 0:
+        # the positive and the batch's keys: the contrast engine; the queue and the synthetic
+        # negatives: one pass over the query-queue similarities (which also rank the hardest)
+        terms = contrast_terms(q, keys, tau, positive_index=local, block_size=self.block_size)
+        if int(neg.shape[0]) == 0:
             return self.reduce(terms)
-        draws = self.draw(n_global, n_candidates, generator).rows(offset, offset + int(q.shape[0]))
-        draws = MixingDraws(*(t.to(q.device) for t in (draws.first, draws.second, draws.alpha,
-                                                      draws.partner, draws.beta)))
+        n_candidates = min(self.n_hardest, int(neg.shape[0]))
+        draws = None
+        if self.n_mix + self.n_query_mix > 0:
+            draws = self.draw(n_global, n_candidates, generator).rows(offset, offset + int(q.shape[0]))
+            draws = MixingDraws(*(t.to(q.device) for t in (draws.first, draws.second, draws.alpha,
+                                                          draws.partner, draws.beta)))
         pos_logit = (q * keys[local]).sum(dim=1) / tau
         lse_keys = terms.loss + pos_logit
-        (lse_syn,) = row_blocks(
-            lambda i0, i1, q_blk, n: self._synthetic_lse(q_blk, n, tau, draws.rows(i0, i1), n_candidates),
+        (lse_queue,) = row_blocks(
+            lambda i0, i1, q_blk, n: self._queue_lse(
+                q_blk, n, tau, None if draws is None else draws.rows(i0, i1), n_candidates),
             q, neg, block_size=self.block_size,
         )
-        loss = torch.logaddexp(lse_keys, lse_syn) - pos_logit
+        loss = torch.logaddexp(lse_keys, lse_queue) - pos_logit
         return self.reduce(ContrastTerms(loss, terms.valid))
 
     @staticmethod
-    def _synthetic_lse(q: Tensor, neg: Tensor, tau: Tensor | float, d: MixingDraws, n_candidates: int
-                       ) -> Tensor:
-        r"""log-sum-exp of one query block against its own s + s' synthetic negatives.
+    def _queue_lse(q: Tensor, neg: Tensor, tau: Tensor | float, d: MixingDraws | None,
+                   n_candidates: int) -> Tensor:
+        r"""log-sum-exp of one query block against the queue and its own s + s' synthetic
+        negatives.
 
         The synthetic points are never materialised with gradients: with :math:`S = q N^\top`,
         :math:`q^\top h_k = (\alpha S_i + (1-\alpha) S_j) / \lVert \alpha n_i + (1-\alpha)
@@ -205,6 +211,8 @@ class MoCHi(ContrastiveLoss):
         :math:`S_i`. One ``(B, K)`` product with gradient and a no-grad pass over the mixed
         pairs replace the ``(B, s + s', D)`` mixtures and their backward."""
         s = q @ neg.T  # (B, K), with gradient
+        if d is None:
+            return torch.logsumexp(s / tau, dim=1)
         with torch.no_grad():
             s_det = s.detach()
             hardest = torch.topk(s_det, n_candidates, dim=1).indices  # (B, N)
@@ -221,7 +229,7 @@ class MoCHi(ContrastiveLoss):
             norm_qmix = torch.sqrt(b * b * qq + (1 - b) ** 2 * sq[c] + 2 * b * (1 - b) * qc)
         mix = (a * torch.gather(s, 1, i) + (1 - a) * torch.gather(s, 1, j)) / norm_mix
         with_query = (b * (q * q_det).sum(dim=1, keepdim=True) + (1 - b) * torch.gather(s, 1, c)) / norm_qmix
-        return torch.logsumexp(torch.cat([mix, with_query], dim=1) / tau, dim=1)
+        return torch.logsumexp(torch.cat([s, mix, with_query], dim=1) / tau, dim=1)
 
     @classmethod
     def examples(cls, generator: torch.Generator) -> list[LossExample]:
