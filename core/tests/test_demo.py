@@ -47,3 +47,18 @@ def test_corrupt_checkpoint_on_resume(tmp_path, capsys):
     assert main(["train", "--output", str(tmp_path / "c"), "--set", "train.epochs=2",
                  "--set", "model.hidden=16", "--resume"]) == 2
     assert "corrupt or truncated" in capsys.readouterr().err
+
+
+def test_a_device_this_machine_lacks_is_one_line(tmp_path, capsys, monkeypatch):
+    """`--set train.device=gpu` (a misspelling) and `cuda` on a CPU-only torch each end in one
+    line naming the choices, exit 2 -- not a traceback."""
+    import torch
+
+    assert main(["train", "--output", str(tmp_path / "a"), "--set", "train.device=gpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "train.device must be one of auto, cpu, cuda or cuda:N, got 'gpu'" in err
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["train", "--output", str(tmp_path / "b"), "--set", "train.device=cuda"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "use cpu or auto" in err and "Traceback" not in err
+    assert not (tmp_path / "b").exists()  # nothing was written for a run that cannot start
