@@ -167,6 +167,19 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def _median_ms(fns, impls, z1, z2, repeats: int, device: str) -> dict[str, float]:
+    """Median forward+backward time (ms) of each implementation, run alternately."""
+    times = {impl: [] for impl in impls}
+    for _ in range(repeats):
+        for impl in impls:
+            _sync(device)
+            t0 = time.perf_counter()
+            _step(fns[impl], z1, z2)
+            _sync(device)
+            times[impl].append(time.perf_counter() - t0)
+    return {impl: statistics.median(ts) * 1000 for impl, ts in times.items()}
+
+
 def _high_water_kib() -> int:
     """Peak resident set of this address space (VmHWM). Unlike ru_maxrss it is not inherited
     from the parent across fork/exec, so a child measures only itself."""
@@ -261,15 +274,7 @@ def main() -> None:
                     f"{impl} and {ref} disagree at N={n}: {values[impl]} vs {values[ref]}"
                 )
         ok = [impl for impl in impls if impl not in failed]
-        times = {impl: [] for impl in ok}
-        for _ in range(args.repeats):
-            for impl in ok:
-                _sync(args.device)
-                t0 = time.perf_counter()
-                _step(fns[impl], z1, z2)
-                _sync(args.device)
-                times[impl].append(time.perf_counter() - t0)
-        med = {impl: statistics.median(ts) * 1000 for impl, ts in times.items()}
+        med = _median_ms(fns, ok, z1, z2, args.repeats, args.device)
         mem = {impl: peak_memory_mib(impl, n, args.dim, args.device, args.loss, args.classes) for impl in ok}
 
         def ratio(table, impl, ref):
@@ -314,15 +319,7 @@ def _main_zoo(args) -> None:
                 if abs(values[ours] - values[peer]) > 1e-4 * max(1.0, abs(values[peer])):
                     raise SystemExit(f"{ours} and {peer} disagree at N={n}: {values[ours]} vs {values[peer]}")
         ok = [impl for impl in ZOO if impl not in failed]
-        times = {impl: [] for impl in ok}
-        for _ in range(args.repeats):
-            for impl in ok:
-                _sync(args.device)
-                t0 = time.perf_counter()
-                _step(fns[impl], z1, z2)
-                _sync(args.device)
-                times[impl].append(time.perf_counter() - t0)
-        med = {impl: statistics.median(ts) * 1000 for impl, ts in times.items()}
+        med = _median_ms(fns, ok, z1, z2, args.repeats, args.device)
         mem = {impl: peak_memory_mib(impl, n, args.dim, args.device, "zoo", args.classes) for impl in ok}
 
         def ratio(table, impl, ref):

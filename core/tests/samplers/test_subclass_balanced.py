@@ -76,7 +76,7 @@ def test_sup_con_with_this_sampler_is_the_authors_bi_granularity_loss():
 
 
 def test_a_query_without_its_own_key_takes_its_nearest_same_class_key_subclass():
-    feats, labels, truth = _two_group_head(2, views=1)
+    feats, labels, _ = _two_group_head(2, views=1)
     keys = feats[:, 0]
     query = keys[[0, 5]] + 0.01  # no id in common with the keys
     pairs = SubclassBalancedSampler(subclass_size=4).bind(
