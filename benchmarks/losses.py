@@ -22,8 +22,7 @@ each on the same two views ``z1, z2`` as ``nt_xent`` (its row of the table is th
 (pytorch-metric-learning's ``ThresholdConsistentMarginLoss`` for ``tcm``; the script checks that
 the two values agree). How each gets its inputs: ``swav`` the stacked views (3000 prototypes,
 frozen for no iteration); ``moco_hard_mixing`` queries ``z1``, keys ``z2`` and a fixed queue of
-``--queue`` keys (MoCHi (1024, 1024, 128), ``block_size=512``: its synthetic negatives are
-``N x 1152 x D`` otherwise); ``isogclr`` both views with ``index = arange(N)`` (the state update
+``QUEUE`` keys (MoCHi (1024, 1024, 128), one block like ``nt_xent``); ``isogclr`` both views with ``index = arange(N)`` (the state update
 included); ``conr`` the stacked views with ages ``U{0..99}`` and predictions ``age + N(0, 5^2)``;
 ``tcm`` and its peer ``z1`` with labels ``arange(N) % --classes``. PML's TCM gathers one
 ``D``-vector per pair (``N^2 D`` floats, twice); the script skips it where that exceeds
@@ -67,7 +66,7 @@ def _make_zoo(impl: str, n: int, classes: int = 100, queue_size: int = QUEUE):
         from concord.losses.moco_hard_mixing import MoCHi
 
         queue = torch.nn.functional.normalize(torch.randn(queue_size, 128, generator=g), dim=1)
-        mochi = MoCHi(block_size=512)
+        mochi = MoCHi()
         return lambda z1, z2: mochi(z1, z2, negatives=queue.to(z1.device),
                                     generator=torch.Generator().manual_seed(0))
     if impl == "isogclr":

@@ -52,6 +52,67 @@ def _pair_dots(keys: Tensor, i: Tensor, j: Tensor) -> Tensor:
     return out
 
 
+@dataclass(frozen=True)
+class _Mixtures:
+    r"""What the synthetic logits of a block of queries need, computed without gradient: queue
+    indices of the mixed negatives (``first``, ``second``; ``partner`` for the query mixtures),
+    the coefficients, and the norms of the unnormalised mixtures.
+
+    With :math:`S = q N^\top`, :math:`q^\top h_k = (\alpha S_i + (1-\alpha) S_j) /
+    \lVert \alpha n_i + (1-\alpha) n_j \rVert` and :math:`\lVert \alpha n_i + (1-\alpha) n_j
+    \rVert^2 = \alpha^2 \lVert n_i \rVert^2 + (1-\alpha)^2 \lVert n_j \rVert^2 +
+    2\alpha(1-\alpha) n_i^\top n_j`; the norms (and :math:`n_i^\top n_j`) carry no gradient, as
+    the detached :math:`h_k` asks; likewise for :math:`h'_k` with :math:`q^\top q` in place of
+    :math:`S_i`. So the ``(B, s + s', D)`` mixtures are never kept for the backward pass."""
+
+    first: Tensor
+    second: Tensor
+    alpha: Tensor
+    norm_mix: Tensor
+    partner: Tensor
+    beta: Tensor
+    norm_query_mix: Tensor
+
+    @staticmethod
+    @torch.no_grad()
+    def of(q: Tensor, neg: Tensor, d: MixingDraws, n_candidates: int) -> _Mixtures:
+        s = q @ neg.T
+        hardest = torch.topk(s, n_candidates, dim=1).indices  # (B, N), the hardest first
+        i, j = torch.gather(hardest, 1, d.first), torch.gather(hardest, 1, d.second)
+        c = torch.gather(hardest, 1, d.partner)
+        sq = (neg * neg).sum(dim=1)  # |n|^2 per queue key
+        a, b = d.alpha.to(s.dtype), d.beta.to(s.dtype)
+        gram = _pair_dots(neg, i, j)  # n_i . n_j
+        norm_mix = torch.sqrt(a * a * sq[i] + (1 - a) ** 2 * sq[j] + 2 * a * (1 - a) * gram)
+        qq = (q * q).sum(dim=1, keepdim=True)
+        qc = torch.gather(s, 1, c)
+        norm_qmix = torch.sqrt(b * b * qq + (1 - b) ** 2 * sq[c] + 2 * b * (1 - b) * qc)
+        return _Mixtures(i, j, a, norm_mix, c, b, norm_qmix)
+
+    @staticmethod
+    def cat(parts: list[_Mixtures]) -> _Mixtures:
+        return _Mixtures(*(torch.cat(col) for col in zip(*(p.fields() for p in parts))))
+
+    def fields(self) -> tuple[Tensor, ...]:
+        return (self.first, self.second, self.alpha, self.norm_mix, self.partner, self.beta,
+                self.norm_query_mix)
+
+    def rows(self, start: int, stop: int) -> _Mixtures:
+        return _Mixtures(*(t[start:stop] for t in self.fields()))
+
+
+def _queue_lse(q: Tensor, neg: Tensor, tau: Tensor | float, m: _Mixtures | None) -> Tensor:
+    """log-sum-exp of a block of queries against the queue and their own synthetic negatives:
+    one ``(B, K)`` product with gradient; the synthetic logits gathered from it."""
+    s = q @ neg.T
+    if m is None:
+        return torch.logsumexp(s / tau, dim=1)
+    mix = (m.alpha * torch.gather(s, 1, m.first) + (1 - m.alpha) * torch.gather(s, 1, m.second)) / m.norm_mix
+    q_self = (q * q.detach()).sum(dim=1, keepdim=True)
+    with_query = (m.beta * q_self + (1 - m.beta) * torch.gather(s, 1, m.partner)) / m.norm_query_mix
+    return torch.logsumexp(torch.cat([s, mix, with_query], dim=1) / tau, dim=1)
+
+
 class MoCHi(ContrastiveLoss):
     r"""MoCHi (Kalantidis et al. 2020, `Hard Negative Mixing for Contrastive Learning
     <https://arxiv.org/abs/2010.01028>`_, Sec. 4): MoCo's InfoNCE whose negatives are extended,
@@ -81,8 +142,9 @@ class MoCHi(ContrastiveLoss):
     query-queue similarities, which also rank the hardest negatives, and the two log-sum-exps
     are joined per query. Both run in query blocks (``block_size``, checkpointed). The
     synthetic logits are computed from those similarities and the mixtures' norms (see
-    ``_queue_lse``), so no ``(N, s + s', D)`` tensor of mixtures is kept for the backward pass;
-    only a no-grad pass over the mixed pairs computes :math:`n_i^\top n_j`.
+    ``_Mixtures``), so no ``(N, s + s', D)`` tensor of mixtures is kept for the backward pass;
+    only a no-grad pass over the mixed pairs computes :math:`n_i^\top n_j` (once, outside the
+    recomputed blocks).
 
     Choices the paper leaves open, and departures:
 
@@ -188,48 +250,21 @@ class MoCHi(ContrastiveLoss):
                                                           draws.partner, draws.beta)))
         pos_logit = (q * keys[local]).sum(dim=1) / tau
         lse_keys = terms.loss + pos_logit
+        mixtures = None
+        if draws is not None:  # the no-grad part, once: not recomputed by the checkpointed blocks
+            n = int(q.shape[0])
+            step = n if self.block_size is None else self.block_size
+            mixtures = _Mixtures.cat([
+                _Mixtures.of(q[i0:i0 + step].detach(), neg, draws.rows(i0, i0 + step), n_candidates)
+                for i0 in range(0, n, step)
+            ])
         (lse_queue,) = row_blocks(
-            lambda i0, i1, q_blk, n: self._queue_lse(
-                q_blk, n, tau, None if draws is None else draws.rows(i0, i1), n_candidates),
+            lambda i0, i1, q_blk, n: _queue_lse(
+                q_blk, n, tau, None if mixtures is None else mixtures.rows(i0, i1)),
             q, neg, block_size=self.block_size,
         )
         loss = torch.logaddexp(lse_keys, lse_queue) - pos_logit
         return self.reduce(ContrastTerms(loss, terms.valid))
-
-    @staticmethod
-    def _queue_lse(q: Tensor, neg: Tensor, tau: Tensor | float, d: MixingDraws | None,
-                   n_candidates: int) -> Tensor:
-        r"""log-sum-exp of one query block against the queue and its own s + s' synthetic
-        negatives.
-
-        The synthetic points are never materialised with gradients: with :math:`S = q N^\top`,
-        :math:`q^\top h_k = (\alpha S_i + (1-\alpha) S_j) / \lVert \alpha n_i + (1-\alpha)
-        n_j \rVert` and :math:`\lVert \alpha n_i + (1-\alpha) n_j \rVert^2 = \alpha^2
-        \lVert n_i \rVert^2 + (1-\alpha)^2 \lVert n_j \rVert^2 + 2\alpha(1-\alpha)
-        n_i^\top n_j`, the norms (and :math:`n_i^\top n_j`) computed without gradient, as the
-        detached :math:`h_k` asks; likewise for :math:`h'_k` with :math:`q^\top q` in place of
-        :math:`S_i`. One ``(B, K)`` product with gradient and a no-grad pass over the mixed
-        pairs replace the ``(B, s + s', D)`` mixtures and their backward."""
-        s = q @ neg.T  # (B, K), with gradient
-        if d is None:
-            return torch.logsumexp(s / tau, dim=1)
-        with torch.no_grad():
-            s_det = s.detach()
-            hardest = torch.topk(s_det, n_candidates, dim=1).indices  # (B, N)
-            i, j = torch.gather(hardest, 1, d.first), torch.gather(hardest, 1, d.second)
-            c = torch.gather(hardest, 1, d.partner)
-            sq = (neg * neg).sum(dim=1)  # |n|^2 per queue key
-            a = d.alpha.to(s.dtype)
-            gram = _pair_dots(neg, i, j)  # n_i . n_j
-            norm_mix = torch.sqrt(a * a * sq[i] + (1 - a) ** 2 * sq[j] + 2 * a * (1 - a) * gram)
-            b = d.beta.to(s.dtype)
-            q_det = q.detach()
-            qq = (q_det * q_det).sum(dim=1, keepdim=True)
-            qc = torch.gather(s_det, 1, c)
-            norm_qmix = torch.sqrt(b * b * qq + (1 - b) ** 2 * sq[c] + 2 * b * (1 - b) * qc)
-        mix = (a * torch.gather(s, 1, i) + (1 - a) * torch.gather(s, 1, j)) / norm_mix
-        with_query = (b * (q * q_det).sum(dim=1, keepdim=True) + (1 - b) * torch.gather(s, 1, c)) / norm_qmix
-        return torch.logsumexp(torch.cat([s, mix, with_query], dim=1) / tau, dim=1)
 
     @classmethod
     def examples(cls, generator: torch.Generator) -> list[LossExample]:
