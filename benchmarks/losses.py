@@ -1,8 +1,8 @@
 """Forward+backward time and peak memory of concord's NT-Xent (or SupCon) against
 pytorch-metric-learning's.
 
-    .venv/bin/python benchmarks/losses.py [--loss nt_xent|sup_con] [--sizes 256 1024 4096]
-        [--dim 128] [--repeats 5] [--classes 100]
+    .venv/bin/python benchmarks/losses.py [--loss nt_xent|sup_con|zoo] [--sizes 256 1024 4096]
+        [--dim 128] [--repeats 5] [--classes 100] [--threads N]
 
 Timing: both implementations run in this process on the same inputs, alternating, after a
 warm-up; the median of ``--repeats`` runs is reported with the ratio concord / PML (< 1: concord
@@ -20,13 +20,14 @@ positives x negatives matrix, O(N^3) memory). Ratios are against PML and against
 each on the same two views ``z1, z2`` as ``nt_xent`` (its row of the table is the yardstick:
 ``time / nt_xent``, ``mem / nt_xent``), and each against its peer where one is installed
 (pytorch-metric-learning's ``ThresholdConsistentMarginLoss`` for ``tcm``; the script checks that
-the two values agree). How each gets its inputs: ``swav`` the stacked views (3000 prototypes,
-frozen for no iteration); ``moco_hard_mixing`` queries ``z1``, keys ``z2`` and a fixed queue of
-``QUEUE`` keys (MoCHi (1024, 1024, 128), one block like ``nt_xent``); ``isogclr`` both views with ``index = arange(N)`` (the state update
-included); ``conr`` the stacked views with ages ``U{0..99}`` and predictions ``age + N(0, 5^2)``;
-``tcm`` and its peer ``z1`` with labels ``arange(N) % --classes``. PML's TCM gathers one
-``D``-vector per pair (``N^2 D`` floats, twice); the script skips it where that exceeds
-``--pml-gib`` (default 4 GiB) rather than exhaust a shared machine.
+the two values agree). How each gets its inputs: ``swav`` the stacked views (3000 prototypes, no
+freezing); ``moco_hard_mixing`` queries ``z1``, keys ``z2`` and a fixed queue of ``QUEUE`` keys
+(MoCHi (1024, 1024, 128), one block like ``nt_xent``); ``isogclr`` both views with
+``index = arange(N)`` (the state update included); ``conr`` the stacked views with ages
+``U{0..99}`` and predictions ``age + N(0, 5^2)``; ``tcm`` and its peer ``z1`` with labels
+``arange(N) % --classes``. PML's TCM gathers one ``D``-vector per pair (``N^2 D`` floats, twice);
+the script skips it where that exceeds ``--pml-gib`` (default 4 GiB) rather than exhaust a
+shared machine.
 
 ``--loss sup_con``: SupCon's L_out (Khosla et al. 2020, Eq. 2) on N samples x 2 views with labels
 ``arange(N) % --classes``; PML's ``SupConLoss`` gets the 2N views flattened with repeated labels

@@ -134,8 +134,11 @@ class ConR(ContrastiveLoss):
         )
         w_q = w.to(query.dtype).repeat(v)
 
+        has_negative = torch.zeros(len(query), dtype=torch.bool, device=dev)
+
         def pushing(i0: int, i1: int, q: Tensor, k: Tensor) -> Tensor:
             tile = pairs.tile(i0, i1, 0, int(k.shape[0]))
+            has_negative[i0:i1] = tile.negative.any(dim=1)  # the same on a recomputation
             s = w_q[i0:i1, None] * torch.exp(self.e * tile.label_distance.to(q.dtype))
             return torch.where(tile.negative, s, torch.ones_like(s))
 
@@ -143,12 +146,6 @@ class ConR(ContrastiveLoss):
             query, keys, self.tau(), pairs=pairs, key_weight=pushing, block_size=self.block_size,
             empty_positives=self.empty_positives,
         )
-        with torch.no_grad():
-            step = len(query) if self.block_size is None else self.block_size
-            has_negative = torch.cat([
-                pairs.tile(i0, min(i0 + step, len(query)), 0, len(keys)).negative.any(dim=1)
-                for i0 in range(0, len(query), step)
-            ])
         # the mean runs over every anchor with a positive, those without negatives included (0)
         per_anchor = terms.loss * has_negative * w_q
         return self.beta * self.reduce(ContrastTerms(per_anchor, terms.valid))
@@ -212,12 +209,21 @@ class _ConRPairs:
                  window: float, metric: str) -> None:
         self.yq, self.yk, self.pq, self.pk = yq, yk, pq, pk
         self.self_index, self.window, self.metric = self_index, window, metric
+        self._last: tuple[tuple[int, int, int, int], _ConRTile] | None = None
 
     def _distance(self, a: Tensor, b: Tensor) -> Tensor:
         diff = (a[:, None, :] - b[None, :, :]).abs()  # exact (no |a|^2 + |b|^2 - 2ab expansion)
         return diff.sum(-1) if self.metric == "l1" else diff.pow(2).sum(-1).sqrt()
 
     def tile(self, i0: int, i1: int, j0: int, j1: int) -> _ConRTile:
+        # the engine asks for each block's tile twice (its weights, then its masks): keep the last
+        if self._last is not None and self._last[0] == (i0, i1, j0, j1):
+            return self._last[1]
+        tile = self._tile(i0, i1, j0, j1)
+        self._last = ((i0, i1, j0, j1), tile)
+        return tile
+
+    def _tile(self, i0: int, i1: int, j0: int, j1: int) -> _ConRTile:
         d_label = self._distance(self.yq[i0:i1], self.yk[j0:j1])
         d_pred = self._distance(self.pq[i0:i1], self.pk[j0:j1])
         cols = torch.arange(j0, j1, device=d_label.device)
