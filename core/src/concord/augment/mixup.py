@@ -17,7 +17,7 @@ __all__ = ["Mixup"]
 
 class Mixup(Augmentation):
     r"""mixup (Zhang et al. 2018, `mixup: Beyond Empirical Risk Minimization
-    <https://arxiv.org/abs/1710.09412>`_, Eq. 1): each row is mixed with a partner row drawn by a
+    <https://arxiv.org/abs/1710.09412>`_, Sec. 2): each row is mixed with a partner row drawn by a
     random permutation,
 
     .. math::

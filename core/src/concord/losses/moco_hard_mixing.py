@@ -122,12 +122,12 @@ class MoCHi(ContrastiveLoss):
     .. math::
         h_k = \frac{\tilde{h}_k}{\lVert \tilde{h}_k \rVert_2},\quad
         \tilde{h}_k = \alpha_k n_i + (1 - \alpha_k) n_j,\quad
-        n_i, n_j \in \tilde{Q}^N,\ \alpha_k \sim U(0, 1),\quad k = 1..s \quad \text{(Eq. 4)}
+        n_i, n_j \in \tilde{Q}^N,\ \alpha_k \sim U(0, 1),\quad k = 1..s \quad \text{(Sec. 4.1)}
 
     .. math::
         h'_k = \frac{\tilde{h}'_k}{\lVert \tilde{h}'_k \rVert_2},\quad
         \tilde{h}'_k = \beta_k q + (1 - \beta_k) n_j,\quad
-        n_j \in \tilde{Q}^N,\ \beta_k \sim U(0, 0.5),\quad k = 1..s' \quad \text{(Eq. 5)}
+        n_j \in \tilde{Q}^N,\ \beta_k \sim U(0, 0.5),\quad k = 1..s' \quad \text{(Sec. 4.2)}
 
     The synthetic points are detached (no gradient flows into them; the query still gets the
     gradient of :math:`q^\top h / \tau`) and are negatives of their own query only:

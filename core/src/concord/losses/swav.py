@@ -26,7 +26,7 @@ def _count(name: str, value: int, *, minimum: int) -> int:
 
 class SwAV(Loss):
     r"""SwAV (Caron et al. 2020, `Unsupervised Learning of Visual Features by Contrasting Cluster
-    Assignments <https://arxiv.org/abs/2006.09882>`_, Eq. 1-3): predict the code of one view
+    Assignments <https://arxiv.org/abs/2006.09882>`_, Sec. 3.1): predict the code of one view
     from another view's embedding, codes being Sinkhorn-Knopp equipartitions over learnable
     prototypes :math:`C = [c_1, \dots, c_K]`:
 

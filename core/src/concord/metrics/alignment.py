@@ -12,7 +12,7 @@ __all__ = ["alignment"]
 
 def alignment(x: Tensor, y: Tensor, *, alpha: float = 2.0, normalize: bool = True) -> Tensor:
     r"""Alignment (Wang & Isola 2020, `Understanding Contrastive Representation Learning through
-    Alignment and Uniformity on the Hypersphere <https://arxiv.org/abs/2005.10242>`_, Eq. 4):
+    Alignment and Uniformity on the Hypersphere <https://arxiv.org/abs/2005.10242>`_, Sec. 4.1):
     the expected distance between the embeddings of a positive pair,
 
     .. math::

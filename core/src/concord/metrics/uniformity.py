@@ -14,7 +14,7 @@ __all__ = ["uniformity"]
 
 def uniformity(x: Tensor, *, t: float = 2.0, normalize: bool = True) -> Tensor:
     r"""Uniformity (Wang & Isola 2020, `Understanding Contrastive Representation Learning through
-    Alignment and Uniformity on the Hypersphere <https://arxiv.org/abs/2005.10242>`_, Eq. 5):
+    Alignment and Uniformity on the Hypersphere <https://arxiv.org/abs/2005.10242>`_, Sec. 4.1):
     the log of the average pairwise Gaussian potential,
 
     .. math::
