@@ -165,3 +165,28 @@ def test_two_processes_equal_one_uneven():
             torch.testing.assert_close(got["grads"][1], g2[rows], atol=1e-12, rtol=1e-9)
         for name, value in single.state_dict().items():
             torch.testing.assert_close(r["state"][name], value, atol=1e-12, rtol=1e-10)
+
+
+def test_equals_libauc_gcloss_v1_where_it_installs():
+    """LibAUC (the authors' library) needs torchvision, which does not install beside torch 2.13
+    here, so this runs only where it does. positive_shift=False is LibAUC's estimator; LibAUC
+    sums the two views' terms (gradients twice ours) and starts u per batch, which coincides with
+    our per-sample start when a batch's samples are all new or all seen (as below)."""
+    contrastive = pytest.importorskip("libauc.losses.contrastive")
+    theirs = contrastive.GCLoss_v1(N=10, tau=0.1, gamma=0.9, enable_isogclr=True, device=torch.device("cpu"))
+    theirs.u, theirs.learnable_tau, theirs.grad_tau = (t.double() for t in (theirs.u, theirs.learnable_tau, theirs.grad_tau))
+    ours = ISogCLR(n_samples=10, positive_shift=False).double()
+    g = torch.Generator().manual_seed(0)
+    for step, idx in enumerate([torch.tensor([0, 1, 2, 3]), torch.tensor([4, 5, 6, 7]),
+                                torch.tensor([0, 2, 4, 6]), torch.tensor([1, 3, 5, 7])]):
+        if step == 2:
+            theirs.gamma = theirs.gamma_min  # LibAUC's adjust_gamma after the first epoch
+        z1 = torch.randn(4, 5, generator=g, dtype=torch.float64)
+        z2 = z1 + 0.3 * torch.randn(4, 5, generator=g, dtype=torch.float64)
+        a1, a2 = z1.clone().requires_grad_(True), z2.clone().requires_grad_(True)
+        theirs(a1, a2, idx).backward()
+        b1, b2 = z1.clone().requires_grad_(True), z2.clone().requires_grad_(True)
+        ours(b1, b2, idx).backward()
+        torch.testing.assert_close(a1.grad, 2 * b1.grad)
+        torch.testing.assert_close(theirs.learnable_tau.flatten()[idx], ours.tau[idx])
+        torch.testing.assert_close(theirs.u.flatten()[idx], ours.u[idx])
