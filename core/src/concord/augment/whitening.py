@@ -36,7 +36,8 @@ class ShuffledGroupWhitening(Augmentation):
     rebuild it from a detached copy); ``whitening_gradient=True`` differentiates through it.
     Departure: eigenvalues are floored at ``eps`` (default ``1e-5``; the authors have none, so a
     group whose covariance is singular -- fewer samples than dimensions -- gives inf); the
-    eigendecomposition runs in float64.
+    eigendecomposition runs in float64. The statistics are those of the batch given (under
+    ``torchrun``, each process's own batch, as in the authors' DDP training).
 
     Args:
         n_views: whitened views to make of a ``(N, D)`` batch (default: ``3``, the authors'
