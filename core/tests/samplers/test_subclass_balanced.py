@@ -89,3 +89,34 @@ def test_a_query_without_its_own_key_takes_its_nearest_same_class_key_subclass()
 def test_constructor_rejects(bad):
     with pytest.raises(ValueError):
         SubclassBalancedSampler(**bad)
+
+
+def _gather_worker(rank, world, feats, labels, sizes):
+    from concord.losses import SupCon
+
+    rows = slice(sum(sizes[:rank]), sum(sizes[: rank + 1]))
+    f = feats[rows].clone().requires_grad_(True)
+    loss = SupCon(temperature=0.1, gather=True, sampler={"name": "subclass_balanced", "subclass_size": 4})(
+        f, labels[rows])
+    loss.backward()
+    return {"loss": loss.detach(), "grad": f.grad}
+
+
+@pytest.mark.distributed
+def test_gather_clusters_the_global_batch_on_every_rank():
+    """Every rank binds the gathered keys, so every rank finds the same subclasses: loss and
+    gradients equal one process's (clustering only local keys would split the head class
+    differently on each rank)."""
+    from concord.testing import run_distributed
+
+    feats, labels, _ = _two_group_head(3)
+    perm = torch.randperm(16, generator=torch.Generator().manual_seed(0))  # mix classes over ranks
+    feats, labels = feats[perm], labels[perm]
+    sizes = [7, 9]
+    f = feats.clone().requires_grad_(True)
+    loss = SupCon(temperature=0.1, sampler={"name": "subclass_balanced", "subclass_size": 4})(f, labels)
+    loss.backward()
+    for rank, r in enumerate(run_distributed(_gather_worker, 2, feats, labels, sizes)):
+        rows = slice(sum(sizes[:rank]), sum(sizes[: rank + 1]))
+        torch.testing.assert_close(r["loss"], loss.detach(), atol=1e-10, rtol=1e-10)
+        torch.testing.assert_close(r["grad"], f.grad[rows], atol=1e-10, rtol=1e-8)
