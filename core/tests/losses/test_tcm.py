@@ -71,7 +71,7 @@ def test_no_hard_pair_gives_zero_and_still_a_graph():
     z = torch.tensor([[1.0, 0.0], [1.0, 0.01], [-1.0, 0.0], [-1.0, 0.01]], requires_grad=True)
     y = torch.tensor([0, 0, 1, 1])
     loss = TCM()(z, y)
-    assert float(loss) == 0.0
+    assert loss.item() == 0.0
     loss.backward()
     assert torch.equal(z.grad, torch.zeros_like(z))
 
