@@ -84,7 +84,7 @@ class SubclassBalancedSampler(Sampler):
             raise InputError("subclass_weight and class_weight are both 0: no positive would count")
 
     # -- per batch ------------------------------------------------------------------------
-    def _prepare(self, ctx: PairContext) -> Any:
+    def prepare(self, ctx: PairContext) -> Any:
         assert ctx.query_labels is not None and ctx.key_labels is not None
         key_sub = self.subclasses(ctx.key, ctx.key_labels, ctx.key_ids)
         # a query's subclass: that of the keys of its own sample, else of its nearest key of
@@ -147,7 +147,7 @@ class SubclassBalancedSampler(Sampler):
             q_sub[rest] = torch.where(same.any(dim=1), key_sub[nearest], torch.full_like(nearest, -1))
         return q_sub
 
-    def _tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
+    def tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
         assert ctx.query_labels is not None and ctx.key_labels is not None
         key_sub, query_sub, n_cls, n_sub = state
         not_self = ~ctx.is_self(i0, i1, j0, j1)
