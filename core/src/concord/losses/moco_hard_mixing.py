@@ -174,6 +174,7 @@ class MoCHi(ContrastiveLoss):
 
     registry_name = "moco_hard_mixing"
     invariances = ("scale",)  # random draws are per row: a shuffled batch mixes differently
+    stochastic = True  # the mixing draws (which negatives, alpha, beta) come from the seeded generator
 
     def __init__(
         self,
