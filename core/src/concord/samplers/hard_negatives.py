@@ -15,7 +15,8 @@ __all__ = ["HardNegativesSampler"]
 
 
 class HardNegativesSampler(Sampler):
-    r"""Restrict another sampler's negatives to the top-``k`` most similar keys of each query.
+    r"""Restrict another sampler's negatives to the top-``k`` most similar keys of each query
+    (the "hardest negatives" of MoCHi, Kalantidis et al. 2020, https://arxiv.org/abs/2010.01028).
 
     .. math::
         N_k(i) = \operatorname{top\text{-}k}_{j \in N(i)} \langle q_i, k_j \rangle

@@ -22,7 +22,8 @@ class LabelDistanceSampler(Sampler):
         P(i) = \{j : |y_i - y_j| \le w,\ j \ne \mathrm{self}(i)\},\qquad
         N(i) = \{j : |y_i - y_j| > w\}
 
-    For regression targets (age, angle, rating), where "same class" does not exist. With
+    For regression targets (age, angle, rating), where "same class" does not exist: the
+    positives of ConR (Keramati et al. 2024, https://arxiv.org/abs/2309.06651). With
     ``weighting="gaussian"`` a positive pair is weighted :math:`\exp(-(y_i - y_j)^2 / 2w^2)`, so
     near-identical targets pull harder than pairs at the window's edge.
 

@@ -19,8 +19,8 @@ class ViewsSampler(Sampler):
         P(i) = \{j : \mathrm{id}_q(i) = \mathrm{id}_k(j),\ j \ne \mathrm{self}(i)\},\qquad
         N(i) = \{j : \mathrm{id}_q(i) \ne \mathrm{id}_k(j),\ j \ne \mathrm{self}(i)\}
 
-    With default ids (``arange``) query ``i`` and key ``i`` are the positive pair, as in SimCLR /
-    MoCo / CLIP. Keys with id ``-1`` (a memory queue) are always negatives. Losses use this
+    With default ids (``arange``) query ``i`` and key ``i`` are the positive pair, as in SimCLR
+    (Chen et al. 2020, https://arxiv.org/abs/2002.05709) / MoCo / CLIP. Keys with id ``-1`` (a memory queue) are always negatives. Losses use this
     sampler implicitly and skip building masks on their fast path.
     """
 
