@@ -25,7 +25,8 @@ class GaussianBlur(Augmentation):
     .. math::
         G_\sigma(u, v) \propto e^{-(u^2 + v^2) / 2\sigma^2}
 
-    (kernel truncated by OpenCV at about :math:`3\sigma`, borders reflected). BYOL's asymmetric
+    (kernel truncated by OpenCV at about :math:`3\sigma`, borders reflected). BYOL's (Grill et al.
+    2020, https://arxiv.org/abs/2006.07733, Table 6) asymmetric
     probabilities, which PixPro uses: 1.0 on the first view, 0.1 on the second. The authors blur
     with PIL's ``GaussianBlur(radius=sigma)``, :math:`\sigma \in [0.1, 2.0]` at 224 px; at another
     crop size scale the range with it (the shipped CamVid configs do).

@@ -20,7 +20,8 @@ class RandomFlip(Augmentation):
     r"""Flip the view left-right with probability ``prob`` and record it in ``flip``, so that
     :func:`concord_vision.geometry.bin_centres` maps column :math:`c` of a flipped view to
     :math:`x_1 - (c + \tfrac12) b_w` (the authors' ``RandomHorizontalFlipCoord`` swaps the box's
-    x-coordinates instead; the two are the same map).
+    x-coordinates instead; the two are the same map; PixPro, Xie et al. 2021,
+    https://arxiv.org/abs/2011.10043).
 
     Args:
         prob: flip probability (default: ``0.5``).

@@ -19,7 +19,8 @@ __all__ = ["RandomGrayscale"]
 
 class RandomGrayscale(Augmentation):
     r"""With probability ``prob`` every channel becomes :math:`0.299 R + 0.587 G + 0.114 B`
-    (BYOL / PixPro: ``p = 0.2`` on both views).
+    (BYOL, Grill et al. 2020, https://arxiv.org/abs/2006.07733, Table 6, which PixPro uses:
+    ``p = 0.2`` on both views).
 
     Args:
         prob: probability (default: ``0.2``).

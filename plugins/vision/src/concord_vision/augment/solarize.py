@@ -19,7 +19,8 @@ __all__ = ["Solarize"]
 
 class Solarize(Augmentation):
     r"""With probability ``prob``, :math:`v \leftarrow 255 - v` for every channel value
-    :math:`v \ge t` (PIL's ``ImageOps.solarize``, :math:`t = 128`). BYOL's asymmetric
+    :math:`v \ge t` (PIL's ``ImageOps.solarize``, :math:`t = 128`). BYOL's (Grill et al. 2020,
+    https://arxiv.org/abs/2006.07733, Table 6) asymmetric
     probabilities, which PixPro uses: 0 on the first view, 0.2 on the second.
 
     Args:
