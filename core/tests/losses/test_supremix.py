@@ -76,6 +76,8 @@ CONFIGS = [
      {"norm_mix": True, "weight": "l2_inv", "tau": 0.5}),
     ({"hard_positives": False, "negative_weight": "none", "window": 2.5}, {"pos": False, "weight": "none", "window": 2.5}),
     ({"hard_negatives": False, "block_size": 2, "negative_weight": "l1"}, {"neg": False, "weight": "l1"}),
+    # one anchor per block: each block sees only the band of keys within 2.5 of its label
+    ({"block_size": 1, "window": 2.5, "normalize_mixtures": True}, {"window": 2.5, "norm_mix": True}),
 ]
 
 

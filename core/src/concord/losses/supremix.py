@@ -62,9 +62,11 @@ class SupReMix(ContrastiveLoss):
     the mixed samples. Since a mixture is linear in the embeddings,
     :math:`z_i \cdot \tilde z^+_{ijk} = \alpha\, z_i \cdot \bar z_j + (1 - \alpha)\, z_i \cdot
     \bar z_k` (:math:`\bar z` detached), so no mixture vector is formed: the loss costs one
-    :math:`2N \times 2N` product plus :math:`O((2N)^3)` scalar work for the positive triples
-    (as many triples as the authors' ``4 bsz^2`` mixtures per anchor), done in blocks of anchors,
-    each recomputed in the backward pass (memory :math:`O(\text{block} \cdot (2N)^2)`).
+    :math:`2N \times 2N` product plus scalar work for the positive triples (the authors form up
+    to ``4 bsz^2`` mixture vectors per anchor): anchors go in label order, in blocks, and a
+    block only looks at the keys within the window of its labels, so with ``window`` the work
+    is :math:`O(2N \cdot B^2)` for a band of :math:`B` keys (:math:`O((2N)^3)` with
+    ``window=None``); each block is recomputed in the backward pass.
 
     Departures from the authors' code, each a fix of what the code did unintentionally:
     ``compress_mixtures`` keeps only the columns valid for *every* anchor (each anchor gets the
@@ -200,26 +202,44 @@ class SupReMix(ContrastiveLoss):
                 generator.device if generator is not None else "cpu")].to(dev, torch.float64)
         tau = float(self.temperature)
         rows = len(query)
-        block = self.block_size or max(1, (1 << 22) // max(1, m * m))
-        losses, valid = [], []
+        # anchors in label order, so a block's bracketing keys (within the window of its labels)
+        # are a narrow band of the keys: the triples cost O(block x band^2), not O(block x M^2)
+        order = torch.sort(yq, stable=True).indices
+        block = self.block_size or self._auto_block(yq, yk)
+        loss = torch.zeros(rows, dtype=query.dtype, device=dev)
+        ok = torch.zeros(rows, dtype=torch.bool, device=dev)
+        parts, oks, idxs = [], [], []
         for i0 in range(0, rows, block):
-            i1 = min(rows, i0 + block)
-            args = (query[i0:i1], keys, yq[i0:i1], yk, self_index[i0:i1],
-                    None if lam is None else lam[i0:i1], tau)
+            idx = order[i0:i0 + block]
+            args = (query[idx], keys, yq[idx], yk, self_index[idx], None if lam is None else lam[idx], tau)
             if torch.is_grad_enabled() and (query.requires_grad or keys.requires_grad):
                 loss_b, valid_b = checkpoint(self._block, *args, use_reentrant=False)
             else:
                 loss_b, valid_b = self._block(*args)
-            losses.append(loss_b)
-            valid.append(valid_b)
-        loss = torch.cat(losses)
-        ok = torch.cat(valid)
+            parts.append(loss_b)
+            oks.append(valid_b)
+            idxs.append(idx)
+        flat = torch.cat(idxs)
+        loss = loss.index_put((flat,), torch.cat(parts))
+        ok = ok.index_put((flat,), torch.cat(oks))
         if self.empty_positives == "error" and not bool(ok.all()):
             raise InputError(
                 f"{int((~ok).sum())} anchors have no positive (no other view or sample with the same "
                 "label, no bracketing pair): pass empty_positives='ignore' to leave them out"
             )
         return self.reduce(ContrastTerms(torch.where(ok, loss, torch.zeros_like(loss)), ok))
+
+    def _auto_block(self, yq: Tensor, yk: Tensor) -> int:
+        """Anchors per block: about ``2^22`` triples each (the widest anchor's band squared)."""
+        m = int(yk.shape[0])
+        if not self.hard_positives:
+            return max(1, (1 << 22) // max(1, m))
+        if self.window is None:
+            band = m
+        else:
+            ys = torch.sort(yk).values
+            band = int((torch.searchsorted(ys, yq + self.window) - torch.searchsorted(ys, yq - self.window)).max())
+        return max(1, (1 << 22) // max(1, band * band, m))
 
     def _block(self, q: Tensor, keys: Tensor, yq: Tensor, yk: Tensor, self_idx: Tensor,
                lam: Tensor | None, tau: float) -> tuple[Tensor, Tensor]:
@@ -237,40 +257,45 @@ class SupReMix(ContrastiveLoss):
         pos_count = pos_real.sum(1).to(dtype)
         # mixtures are detached: their dot products reach only the anchor
         sd = q @ keys.detach().T  # (b, m)
-        gram = None
-        if self.normalize_mixtures:
-            kd = keys.detach()
-            gram = kd @ kd.T
+        kd = keys.detach()
+        sq_norm = (kd * kd).sum(1) if self.normalize_mixtures else None  # |zbar_k|^2
         if lam is not None:
             other = d_real > 0  # y_k != y_i (the anchor's own views excluded)
             lam_t = lam.to(dtype)
             s_self = sd.gather(1, self_idx[:, None])  # z_i . zbar_i
             mix = lam_t * s_self + (1 - lam_t) * sd
-            if gram is not None:
-                g_ii = gram.diagonal()[self_idx][:, None]
-                g_ik = gram[self_idx]
-                sq = lam_t ** 2 * g_ii + (1 - lam_t) ** 2 * gram.diagonal()[None, :] + 2 * lam_t * (1 - lam_t) * g_ik
+            if sq_norm is not None:  # |lam zbar_i + (1 - lam) zbar_k|^2
+                g_ik = kd[self_idx] @ kd.T
+                sq = lam_t ** 2 * sq_norm[self_idx][:, None] + (1 - lam_t) ** 2 * sq_norm[None, :] \
+                    + 2 * lam_t * (1 - lam_t) * g_ik
                 mix = mix / sq.clamp_min(1e-24).sqrt()
             w_mix = self.weight((1 - lam) * d_real).to(dtype)
             logit_parts.append(torch.where(other, mix / tau + w_mix.log(), torch.full_like(mix, float("-inf"))))
         if self.hard_positives:
-            below = yk[None, :] < yq[:, None]  # j
-            above = yk[None, :] > yq[:, None]  # k
+            # keys that can bracket some anchor of the block: within the window of its labels
+            band = torch.ones_like(yk, dtype=torch.bool)
             if self.window is not None:
-                below = below & (yq[:, None] - yk[None, :] < self.window)
-                above = above & (yk[None, :] - yq[:, None] < self.window)
+                band = (yk > yq.min() - self.window) & (yk < yq.max() + self.window)
+            cols_b = torch.nonzero(band).flatten()
+            yb, sdb = yk[cols_b], sd[:, cols_b]
+            below = yb[None, :] < yq[:, None]  # j
+            above = yb[None, :] > yq[:, None]  # k
+            if self.window is not None:
+                below = below & (yq[:, None] - yb[None, :] < self.window)
+                above = above & (yb[None, :] - yq[:, None] < self.window)
             triple = below[:, :, None] & above[:, None, :]  # (b, j, k)
-            span = (yk[None, None, :] - yk[None, :, None])  # y_k - y_j
-            alpha = ((yk[None, None, :] - yq[:, None, None]) / span.clamp_min(1e-9)).clamp(0, 1)
+            span = yb[None, None, :] - yb[None, :, None]  # y_k - y_j
+            alpha = ((yb[None, None, :] - yq[:, None, None]) / span.clamp_min(1e-9)).clamp(0, 1)
             alpha = torch.where(triple, alpha, torch.zeros_like(alpha)).to(dtype)
-            mix = alpha * sd[:, :, None] + (1 - alpha) * sd[:, None, :]
-            if gram is not None:
-                diag = gram.diagonal()
+            mix = alpha * sdb[:, :, None] + (1 - alpha) * sdb[:, None, :]
+            if sq_norm is not None:  # |alpha zbar_j + (1 - alpha) zbar_k|^2
+                gb = kd[cols_b] @ kd[cols_b].T
+                diag = sq_norm[cols_b]
                 sq = alpha ** 2 * diag[None, :, None] + (1 - alpha) ** 2 * diag[None, None, :] \
-                    + 2 * alpha * (1 - alpha) * gram[None, :, :]
+                    + 2 * alpha * (1 - alpha) * gb[None, :, :]
                 mix = mix / sq.clamp_min(1e-24).sqrt()
             mix_logit = torch.where(triple, mix / tau, torch.full_like(mix, float("-inf")))
-            logit_parts.append(mix_logit.reshape(b, m * m))  # weight w(0) = 1: log 1 = 0
+            logit_parts.append(mix_logit.reshape(b, -1))  # weight w(0) = 1: log 1 = 0
             pos_sum = pos_sum + torch.where(triple, mix / tau, torch.zeros_like(mix)).sum((1, 2))
             pos_count = pos_count + triple.sum((1, 2)).to(dtype)
         log_denominator = torch.logsumexp(torch.cat(logit_parts, dim=1), dim=1)
