@@ -205,13 +205,15 @@ class SupReMix(ContrastiveLoss):
         # anchors in label order, so a block's bracketing keys (within the window of its labels)
         # are a narrow band of the keys: the triples cost O(block x band^2), not O(block x M^2)
         order = torch.sort(yq, stable=True).indices
-        block = self.block_size or self._auto_block(yq, yk)
+        key_order = torch.sort(yk, stable=True).indices
+        blocks = self._blocks(yq[order], yk[key_order])
         loss = torch.zeros(rows, dtype=query.dtype, device=dev)
         ok = torch.zeros(rows, dtype=torch.bool, device=dev)
         parts, oks, idxs = [], [], []
-        for i0 in range(0, rows, block):
-            idx = order[i0:i0 + block]
-            args = (query[idx], keys, yq[idx], yk, self_index[idx], None if lam is None else lam[idx], tau)
+        for i0, i1, (j0, j1), (k0, k1) in blocks:
+            idx = order[i0:i1]
+            args = (query[idx], keys, yq[idx], yk, self_index[idx], None if lam is None else lam[idx], tau,
+                    key_order[j0:j1], key_order[k0:k1])
             if torch.is_grad_enabled() and (query.requires_grad or keys.requires_grad):
                 loss_b, valid_b = checkpoint(self._block, *args, use_reentrant=False)
             else:
@@ -229,20 +231,46 @@ class SupReMix(ContrastiveLoss):
             )
         return self.reduce(ContrastTerms(torch.where(ok, loss, torch.zeros_like(loss)), ok))
 
-    def _auto_block(self, yq: Tensor, yk: Tensor) -> int:
-        """Anchors per block: about ``2^22`` triples each (the widest anchor's band squared)."""
-        m = int(yk.shape[0])
-        if not self.hard_positives:
-            return max(1, (1 << 22) // max(1, m))
-        if self.window is None:
-            band = m
-        else:
-            ys = torch.sort(yk).values
-            band = int((torch.searchsorted(ys, yq + self.window) - torch.searchsorted(ys, yq - self.window)).max())
-        return max(1, (1 << 22) // max(1, band * band, m))
+    def _blocks(self, y_sorted: Tensor, ys: Tensor, budget: int = 1 << 22) -> list[tuple]:
+        """Blocks of the label-sorted anchors ``y_sorted`` against the label-sorted keys ``ys``:
+        ``(i0, i1, (j0, j1), (k0, k1))`` with ``j0:j1`` the sorted keys that can be a lower
+        end ``y_j`` of a positive mixture for some anchor of the block (``y_i - n < y_j < y_i``)
+        and ``k0:k1`` the upper ends. ``block_size`` anchors each if set; else greedy blocks of
+        about ``budget`` scalars (anchors x keys, anchors x lower x upper ends), their labels
+        spanning at most half the window so the bands stay narrow."""
+        rows, m = int(y_sorted.shape[0]), int(ys.shape[0])
+        w = self.window
+
+        def ends(i0: int, i1: int) -> tuple[tuple[int, int], tuple[int, int]]:
+            if not self.hard_positives:
+                return (0, 0), (0, 0)
+            lo_y, hi_y = y_sorted[i0:i0 + 1], y_sorted[i1 - 1:i1]
+            j0 = 0 if w is None else int(torch.searchsorted(ys, lo_y - w, right=True))
+            j1 = int(torch.searchsorted(ys, hi_y))
+            k0 = int(torch.searchsorted(ys, lo_y, right=True))
+            k1 = m if w is None else int(torch.searchsorted(ys, hi_y + w))
+            return (j0, max(j0, j1)), (k0, max(k0, k1))
+
+        if self.block_size is not None:
+            starts = range(0, rows, self.block_size)
+            return [(i0, min(rows, i0 + self.block_size), *ends(i0, min(rows, i0 + self.block_size)))
+                    for i0 in starts]
+        out, start, i = [], 0, 1
+        yl = y_sorted.tolist()
+        while start < rows:
+            i = start + 1
+            while i < rows:
+                (j0, j1), (k0, k1) = ends(start, i + 1)
+                cost = (i + 1 - start) * max((j1 - j0) * (k1 - k0), m)
+                if cost > budget or (w is not None and yl[i] - yl[start] > w / 2):
+                    break
+                i += 1
+            out.append((start, i, *ends(start, i)))
+            start = i
+        return out
 
     def _block(self, q: Tensor, keys: Tensor, yq: Tensor, yk: Tensor, self_idx: Tensor,
-               lam: Tensor | None, tau: float) -> tuple[Tensor, Tensor]:
+               lam: Tensor | None, tau: float, j_cols: Tensor, k_cols: Tensor) -> tuple[Tensor, Tensor]:
         b, m = int(q.shape[0]), int(keys.shape[0])
         dtype = q.dtype
         cols = torch.arange(m, device=q.device)
@@ -272,26 +300,21 @@ class SupReMix(ContrastiveLoss):
             w_mix = self.weight((1 - lam) * d_real).to(dtype)
             logit_parts.append(torch.where(other, mix / tau + w_mix.log(), torch.full_like(mix, float("-inf"))))
         if self.hard_positives:
-            # keys that can bracket some anchor of the block: within the window of its labels
-            band = torch.ones_like(yk, dtype=torch.bool)
+            # j_cols / k_cols: the keys that can be a lower / upper end for some anchor here
+            yj, yk_up = yk[j_cols], yk[k_cols]
+            below = yj[None, :] < yq[:, None]
+            above = yk_up[None, :] > yq[:, None]
             if self.window is not None:
-                band = (yk > yq.min() - self.window) & (yk < yq.max() + self.window)
-            cols_b = torch.nonzero(band).flatten()
-            yb, sdb = yk[cols_b], sd[:, cols_b]
-            below = yb[None, :] < yq[:, None]  # j
-            above = yb[None, :] > yq[:, None]  # k
-            if self.window is not None:
-                below = below & (yq[:, None] - yb[None, :] < self.window)
-                above = above & (yb[None, :] - yq[:, None] < self.window)
+                below = below & (yq[:, None] - yj[None, :] < self.window)
+                above = above & (yk_up[None, :] - yq[:, None] < self.window)
             triple = below[:, :, None] & above[:, None, :]  # (b, j, k)
-            span = yb[None, None, :] - yb[None, :, None]  # y_k - y_j
-            alpha = ((yb[None, None, :] - yq[:, None, None]) / span.clamp_min(1e-9)).clamp(0, 1)
+            span = yk_up[None, None, :] - yj[None, :, None]  # y_k - y_j
+            alpha = ((yk_up[None, None, :] - yq[:, None, None]) / span.clamp_min(1e-9)).clamp(0, 1)
             alpha = torch.where(triple, alpha, torch.zeros_like(alpha)).to(dtype)
-            mix = alpha * sdb[:, :, None] + (1 - alpha) * sdb[:, None, :]
+            mix = alpha * sd[:, j_cols][:, :, None] + (1 - alpha) * sd[:, k_cols][:, None, :]
             if sq_norm is not None:  # |alpha zbar_j + (1 - alpha) zbar_k|^2
-                gb = kd[cols_b] @ kd[cols_b].T
-                diag = sq_norm[cols_b]
-                sq = alpha ** 2 * diag[None, :, None] + (1 - alpha) ** 2 * diag[None, None, :] \
+                gb = kd[j_cols] @ kd[k_cols].T
+                sq = alpha ** 2 * sq_norm[j_cols][None, :, None] + (1 - alpha) ** 2 * sq_norm[k_cols][None, None, :] \
                     + 2 * alpha * (1 - alpha) * gb[None, :, :]
                 mix = mix / sq.clamp_min(1e-24).sqrt()
             mix_logit = torch.where(triple, mix / tau, torch.full_like(mix, float("-inf")))
