@@ -50,12 +50,15 @@ class SupReMix(ContrastiveLoss):
                 {\sum_{a \in A_i} w(|y_i - y_a|) \exp(z_i \cdot z_a / \tau)}
 
     with the distance weight :math:`w(d) = d + 1` (``negative_weight="l1_inv"``; a positive has
-    :math:`d = 0`, weight 1). This is what the authors' released training code computes
-    (``mixing_func`` of the IMDB-WIKI script and ``SupConLoss_v2`` of ``supremix_loss.py``,
-    defaults ``--temperature 0.3``, ``--n 5``, ``--beta 0`` which that code maps to
-    :math:`\mathrm{Beta}(2, 8)`, ``--use_weight True``, ``--distance L1_inv``); the paper's
-    method section was not available to check its symbols against (the repository named in the
-    paper holds only a README), so every choice above is the code's and each is an argument.
+    :math:`d = 0`, weight 1). This is what the authors' training code computes (``mixing_func``
+    of the IMDB-WIKI script, ``calculate_alpha_vectorized`` of its ``utils.py`` and
+    ``SupConLoss_v2`` of ``supremix_loss.py``, read in copies held by a public code index -- the
+    stored snapshot of ``github.com/yilei-wu/SupReMix`` has only its README; defaults
+    ``--temperature 0.3``, ``--n 5``, ``--beta 0``, which that code maps to
+    :math:`\mathrm{Beta}(2, 8)` although its help text says ``beta(5, 5)``, ``--use_weight
+    True``, ``--distance L1_inv``). The paper's method section could not be read here (only its
+    abstract), so no equation numbers are cited and no paper-versus-code difference could be
+    checked: every choice above is the code's, and each is an argument.
 
     Mixtures are detached, as in the authors' code (they are built from a CPU copy and
     ``.detach()``-ed): the gradient reaches the anchor through :math:`z_i \cdot \tilde z`, not
