@@ -168,3 +168,13 @@ def test_gather_equals_single_process_uneven():
         start = sum(sizes[:rank])
         torch.testing.assert_close(r["loss"], loss.detach(), atol=1e-10, rtol=1e-10)
         torch.testing.assert_close(r["grad"], a.grad[start : start + sizes[rank]], atol=1e-10, rtol=1e-8)
+
+
+def test_kept_rows_equal_the_rows_of_the_whole_draw():
+    """gather=True asks for its anchors' rows only; the generator must advance as for the whole
+    matrix (drawn in chunks) so every rank sees the rows the single process would."""
+    f = SupReMix(beta=(5, 5))
+    full = f.mixing_coefficients(5000, 80, torch.Generator().manual_seed(1))
+    keep = torch.randperm(5000, generator=torch.Generator().manual_seed(2))[:300]
+    part = f.mixing_coefficients(5000, 80, torch.Generator().manual_seed(1), keep=keep)
+    assert torch.equal(full[keep], part)

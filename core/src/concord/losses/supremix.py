@@ -151,14 +151,29 @@ class SupReMix(ContrastiveLoss):
 
     # -- the random part ------------------------------------------------------------------
     def mixing_coefficients(
-        self, rows: int, cols: int, generator: torch.Generator | None = None
+        self, rows: int, cols: int, generator: torch.Generator | None = None,
+        keep: Tensor | None = None,
     ) -> Tensor:
         r""":math:`\lambda \sim \mathrm{Beta}(a, b)` of shape ``(rows, cols)`` (float32, on the
-        generator's device): the ``a``-th smallest of ``a + b - 1`` uniforms."""
+        generator's device): the ``a``-th smallest of ``a + b - 1`` uniforms. Drawn in row chunks
+        of about ``2^24`` uniforms; with ``keep`` (row indices) only those rows are returned,
+        but every row is drawn, so the generator advances as for the whole matrix."""
         a, b = self.beta
         dev = generator.device if generator is not None else torch.device("cpu")
-        u = torch.rand((rows, cols, a + b - 1), generator=generator, device=dev)
-        return u.kthvalue(a, dim=-1).values
+        step = max(1, (1 << 24) // max(1, cols * (a + b - 1)))
+        if keep is not None:
+            sorted_keep, perm = torch.sort(keep.to(dev))
+        out = []
+        for r0 in range(0, rows, step):
+            r1 = min(rows, r0 + step)
+            u = torch.rand((r1 - r0, cols, a + b - 1), generator=generator, device=dev)
+            lam = u.kthvalue(a, dim=-1).values
+            if keep is not None:
+                lam = lam[sorted_keep[(sorted_keep >= r0) & (sorted_keep < r1)] - r0]
+            out.append(lam)
+        lam = torch.cat(out)
+        # rows back in the order asked for: lam holds keep[perm]
+        return lam if keep is None else lam[torch.argsort(perm)]
 
     def weight(self, d: Tensor) -> Tensor:
         """The denominator weight :math:`w(d)` of a label distance ``d >= 0``."""
@@ -201,8 +216,7 @@ class SupReMix(ContrastiveLoss):
         yq = y.repeat(v).to(dev)
         lam = None
         if self.hard_negatives:
-            lam = self.mixing_coefficients(m, m, generator)[self_index.to(
-                generator.device if generator is not None else "cpu")].to(dev, torch.float64)
+            lam = self.mixing_coefficients(m, m, generator, keep=self_index).to(dev, torch.float64)
         tau = float(self.temperature)
         rows = len(query)
         # anchors in label order, so a block's bracketing keys (within the window of its labels)
