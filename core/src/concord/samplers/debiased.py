@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal
 
 import torch
@@ -17,7 +18,6 @@ __all__ = ["DebiasedSampler", "token_surface_similarity"]
 
 def token_surface_similarity(
     query_tokens: Tensor, key_tokens: Tensor, *, measure: str = "jaccard", pad_id: int = 0,
-    block: int = 256,
 ) -> Tensor:
     """Surface similarity ``(N, M)`` of token-id rows (padded with ``pad_id``): ``"jaccard"``,
     :math:`|A \\cap B| / |A \\cup B|` of the token *sets* (1 for two empty rows); ``"length"``,
@@ -41,14 +41,20 @@ def token_surface_similarity(
 
     q_set, k_set = first_occurrence(q), first_occurrence(k)
     q_n, k_n = q_set.sum(1).double(), k_set.sum(1).double()
-    out = torch.empty(len(q), len(k), dtype=torch.float64, device=q.device)
-    for i0 in range(0, len(q), block):
-        i1 = min(len(q), i0 + block)
-        hit = (q[i0:i1, None, :, None] == k[None, :, None, :]) & k_set[None, :, None, :]
-        inter = (hit.any(-1) & q_set[i0:i1, None, :]).sum(-1).double()
-        union = q_n[i0:i1, None] + k_n[None, :] - inter
-        out[i0:i1] = torch.where(union > 0, inter / union.clamp_min(1), torch.ones_like(union))
-    return out
+    # |A n B| for every pair: a sparse (rows x distinct tokens) incidence product, O(shared pairs)
+    vocab, inverse = torch.unique(torch.cat([q[q_set], k[k_set]]), return_inverse=True)
+    n_q = int(q_set.sum())
+
+    def incidence(mask: Tensor, cols: Tensor) -> Tensor:
+        rows = torch.nonzero(mask)[:, 0]
+        return torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.ones(len(rows), dtype=torch.float64,
+                                       device=q.device), (mask.shape[0], len(vocab)), check_invariants=True)
+
+    with warnings.catch_warnings():  # torch's notice that sparse support is in beta, not ours to show
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        inter = torch.sparse.mm(incidence(q_set, inverse[:n_q]), incidence(k_set, inverse[n_q:]).t()).to_dense()
+    union = q_n[:, None] + k_n[None, :] - inter
+    return torch.where(union > 0, inter / union.clamp_min(1), torch.ones_like(union))
 
 
 class DebiasedSampler(Sampler):
