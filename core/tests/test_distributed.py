@@ -153,6 +153,37 @@ def test_ddp_parameter_gradients_equal_single_process_with_scale_for_ddp():
             torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
+def _sum_gradients_worker(rank, world, x1, x2, sizes, init_state):
+    model = torch.nn.Sequential(torch.nn.Linear(x1.shape[1], 4), torch.nn.Tanh(), torch.nn.Linear(4, 3))
+    model.load_state_dict(init_state)
+    model[2].bias.requires_grad_(False)  # a parameter without gradient is skipped on every rank
+    loss = NTXent(temperature=0.5, gather=True)(model(_split(x1, sizes, rank)), model(_split(x2, sizes, rank)))
+    loss.backward()
+    distributed.sum_gradients(model.parameters())
+    return {"loss": loss.detach(), "grads": [p.grad.clone() for p in model.parameters() if p.grad is not None]}
+
+
+@pytest.mark.parametrize("sizes", [[4, 4], [2, 5]])
+def test_sum_gradients_gives_the_single_process_parameter_gradient(sizes):
+    """Without DDP: the local parts of the gradient summed over ranks equal the single-process
+    gradient of the global batch, uneven batches included (averaging instead, as DDP does,
+    would give half of it)."""
+    n = sum(sizes)
+    x1, x2 = _global(60, n, 6), _global(61, n, 6)
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3))
+    init = {k: v.clone() for k, v in model.state_dict().items()}
+    model[2].bias.requires_grad_(False)
+    loss = NTXent(temperature=0.5)(model(x1), model(x2))
+    loss.backward()
+    expected = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+    for r in run_distributed(_sum_gradients_worker, 2, x1, x2, sizes, init):
+        torch.testing.assert_close(r["loss"], loss.detach(), atol=1e-5, rtol=1e-5)
+        assert len(r["grads"]) == len(expected)
+        for got, want in zip(r["grads"], expected):
+            torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
 def _local_worker(rank, world, z1, z2, sizes):
     a = _split(z1, sizes, rank).clone().requires_grad_(True)
     b = _split(z2, sizes, rank).clone().requires_grad_(True)

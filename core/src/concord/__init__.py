@@ -14,30 +14,40 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
-from concord.registry import (
+from concord.errors import (
+    CheckpointError,
     ComponentConflictError,
     ConfigError,
-    Entry,
+    DataError,
+    DeviceError,
+    InputError,
     PluginImportError,
-    Registry,
     UnknownComponentError,
-    build,
-    components,
-    load,
+    UserError,
 )
+from concord.registry import Entry, Registry, build, components, load
+
+#: The distribution that provides this package (PyPI's ``concord`` is an unrelated project).
+DISTRIBUTION = "concord-core"
 
 try:
-    __version__ = _metadata.version("concord")
+    __version__ = _metadata.version(DISTRIBUTION)
 except _metadata.PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "DISTRIBUTION",
+    "CheckpointError",
     "ComponentConflictError",
     "ConfigError",
+    "DataError",
+    "DeviceError",
     "Entry",
+    "InputError",
     "PluginImportError",
     "Registry",
     "UnknownComponentError",
+    "UserError",
     "__version__",
     "build",
     "components",

@@ -22,7 +22,8 @@ from torch import Tensor, nn
 
 from concord.augment.feature_mask import FeatureMask
 from concord.augment.gaussian_noise import GaussianNoise
-from concord.registry import build
+from concord.devices import check_device
+from concord.run.components import build_component, component_field
 from concord.validation import check_positive, check_probability
 
 __all__ = ["DemoConfig", "main", "train"]
@@ -62,11 +63,14 @@ class TrainConfig:
     batch_size: int = 256
     lr: float = 3e-3
     weight_decay: float = 1e-4
+    #: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (:mod:`concord.devices`)
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         if self.epochs < 0 or self.batch_size < 2:
             raise ValueError("train.epochs must be >= 0 and train.batch_size >= 2")
         check_positive("train.lr", self.lr)
+        check_device("train.device", self.device)
 
 
 @dataclass
@@ -76,11 +80,8 @@ class DemoConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    loss: dict[str, Any] = field(default_factory=lambda: {"name": "nt_xent", "temperature": 0.2})
-
-    def __post_init__(self) -> None:
-        if "name" not in self.loss:
-            raise ValueError(f"loss needs a 'name' (a registered loss, e.g. nt_xent), got {self.loss}")
+    #: any registered two-view loss ``loss(z1, z2)``; the other keys are its options
+    loss: dict[str, Any] = component_field("losses", {"name": "nt_xent", "temperature": 0.2})
 
 
 class Encoder(nn.Module):
@@ -100,7 +101,7 @@ def _load_digits() -> tuple[Tensor, Tensor]:
     try:
         from sklearn.datasets import load_digits
     except ImportError as exc:
-        raise ImportError("the demo needs scikit-learn: pip install 'concord[examples]'") from exc
+        raise ImportError("the demo needs scikit-learn: pip install 'concord-core[examples]'") from exc
     d = load_digits()
     return torch.tensor(d.data, dtype=torch.float32) / 16.0, torch.tensor(d.target)
 
@@ -138,12 +139,15 @@ def _probe(train_x: Any, train_y: Any, test_x: Any, test_y: Any) -> float:
     return float(clf.score(normalize(test_x), test_y))
 
 
-def train(cfg: DemoConfig, run_dir: Any, resume_state: dict[str, Any] | None) -> dict[str, Any]:
+def train(run: Any) -> dict[str, Any]:
+    """The demo's training and evaluation on one process (``run``: a :class:`concord.run.Run`)."""
     from sklearn.model_selection import train_test_split
 
     from concord.run import capture_rng, progress, restore_rng, seed_everything
     from concord.run.plots import scatter_2d
 
+    cfg: DemoConfig = run.config
+    run_dir, resume_state, device = run.dir, run.resume_state, run.device
     g = seed_everything(cfg.seed)
     x, y = _load_digits()
     idx_train, idx_test = train_test_split(
@@ -152,7 +156,9 @@ def train(cfg: DemoConfig, run_dir: Any, resume_state: dict[str, Any] | None) ->
     model = Encoder(cfg.model)
     untrained = Encoder(cfg.model)
     untrained.load_state_dict(model.state_dict())
-    loss_fn = build("losses", cfg.loss["name"], **{k: v for k, v in cfg.loss.items() if k != "name"})
+    loss_fn = build_component("losses", cfg.loss, where="loss")
+    model.to(device)
+    loss_fn.to(device)
     opt = torch.optim.AdamW(
         [*model.parameters(), *loss_fn.parameters()], lr=cfg.train.lr, weight_decay=cfg.train.weight_decay
     )
@@ -166,7 +172,6 @@ def train(cfg: DemoConfig, run_dir: Any, resume_state: dict[str, Any] | None) ->
         g.set_state(resume_state["generator"])
         restore_rng(resume_state["rng"])
         start = int(resume_state["epoch"]) + 1
-        run_dir.keep_metrics(lambda r: r.get("epoch", -1) < start)
 
     for epoch in progress(range(start, cfg.train.epochs), desc="demo", initial=start, total=cfg.train.epochs):
         model.train()
@@ -176,8 +181,8 @@ def train(cfg: DemoConfig, run_dir: Any, resume_state: dict[str, Any] | None) ->
             batch = x_train[perm[b0 : b0 + cfg.train.batch_size]]
             if len(batch) < 2:
                 continue
-            z1 = model(_view(batch, cfg.augment, g))
-            z2 = model(_view(batch, cfg.augment, g))
+            z1 = model(_view(batch, cfg.augment, g).to(device))
+            z2 = model(_view(batch, cfg.augment, g).to(device))
             loss = loss_fn(z1, z2)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -185,16 +190,16 @@ def train(cfg: DemoConfig, run_dir: Any, resume_state: dict[str, Any] | None) ->
             total += float(loss.detach())
             batches += 1
         run_dir.log({"epoch": epoch, "loss": total / max(batches, 1)})
-        run_dir.save_checkpoint({
+        run_dir.save_progress({
             "epoch": epoch, "model": model.state_dict(), "untrained": untrained.state_dict(),
             "loss": loss_fn.state_dict(), "optimizer": opt.state_dict(),
             "generator": g.get_state(), "rng": capture_rng(),
-        })
+        }, done=epoch + 1)
 
     model.eval()
     untrained.eval()
     with torch.no_grad():
-        feats = model.backbone(x).numpy()
+        feats = model.backbone(x.to(device)).cpu().numpy()
         feats0 = untrained.backbone(x).numpy()
     yn = y.numpy()
     report = {
@@ -205,17 +210,16 @@ def train(cfg: DemoConfig, run_dir: Any, resume_state: dict[str, Any] | None) ->
         "n_train": len(idx_train),
         "n_test": len(idx_test),
     }
-    written = run_dir.write_report(report)
     run_dir.plot_metrics(["loss"], "curves.png")
     centred = torch.tensor(feats) - torch.tensor(feats).mean(0)
     _, _, v = torch.pca_lowrank(centred, q=2, center=False)
     scatter_2d((centred @ v[:, :2]).numpy(), yn, run_dir.file("embedding_pca.png"),
                title="digits: trained encoder, PCA")
-    return written
+    return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from concord.run import add_train_arguments, report_errors, start_run
+    from concord.run import add_train_arguments, report_errors, run_training
 
     parser = argparse.ArgumentParser(prog="concord demo", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -225,12 +229,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     @report_errors
     def run() -> int:
-        import json
-
-        started = start_run(args, DemoConfig, default_name="demo")
-        report = train(started.config, started.dir, started.resume_state)
-        print(json.dumps(report, indent=2))
-        print(f"[concord] run written to {started.dir.path}", file=sys.stderr)
-        return 0
+        return run_training(args, DemoConfig, train, default_name="demo")
 
     return run()

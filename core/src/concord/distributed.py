@@ -16,11 +16,15 @@ rank and returns the local slice, so a key's gradient collects the terms of ever
 saw it, wherever that query lives. :func:`global_mean` divides by the global query count and
 makes the value the global mean while the gradient stays the local part.
 
-3. **Parameter gradients under DDP.** ``DistributedDataParallel`` *averages* parameter gradients
-   over the ``W`` ranks. The local parts above already add up to ``dL/dtheta``, so after DDP's
-   averaging the parameters hold ``dL/dtheta / W``. Wrap the loss in :func:`scale_for_ddp`
-   (value unchanged, gradient times ``W``) to get exactly the single-process parameter gradient
-   -- the plugins' trainers do; tests check both statements.
+3. **Parameter gradients.** The local parts above add up, over ranks, to ``dL/dtheta``. Two
+   ways to get exactly the single-process parameter gradient:
+
+   * without DDP, call :func:`sum_gradients` on the parameters after ``backward()`` (one
+     flattened all-reduce) -- what the graph and sequence trainers do;
+   * under ``DistributedDataParallel``, which *averages* gradients over the ``W`` ranks, wrap
+     the loss in :func:`scale_for_ddp` (value unchanged, gradient times ``W``).
+
+   Both statements are tested against the single-process gradient.
 
 Without an initialised process group every function here is the identity (``W = 1``).
 Uneven local batch sizes are supported (sizes are exchanged first).
@@ -29,13 +33,15 @@ Uneven local batch sizes are supported (sizes are exchanged first).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-from torch import Tensor
+from torch import Tensor, nn
+
+from concord.errors import ConfigError, InputError
 
 __all__ = [
     "Gathered",
@@ -48,42 +54,49 @@ __all__ = [
     "launched",
     "rank",
     "scale_for_ddp",
+    "sum_gradients",
     "world_size",
 ]
 
 
-def init_from_env() -> tuple[int, int]:
-    """Join the process group that ``torchrun`` describes in the environment (``WORLD_SIZE``,
-    ``RANK``, ``MASTER_ADDR`` / ``MASTER_PORT``), once; returns ``(rank, world_size)``.
+def init_from_env(device: torch.device | str = "auto") -> tuple[int, int]:
+    """Join the process group that ``torchrun`` (or ``accelerate launch``) describes in the
+    environment (``WORLD_SIZE``, ``RANK``, ``MASTER_ADDR`` / ``MASTER_PORT``), once; returns
+    ``(rank, world_size)``.
 
-    Outside ``torchrun`` (``WORLD_SIZE`` unset or 1) nothing is initialised and ``(0, 1)`` is
-    returned. Backend: ``nccl`` when CUDA is available (each process takes the GPU
-    ``LOCAL_RANK``), ``gloo`` otherwise. Every plugin's ``train`` command calls this first, so
+    Outside a launcher (``WORLD_SIZE`` unset or 1) nothing is initialised and ``(0, 1)`` is
+    returned. The backend follows the device the run computes on
+    (:func:`concord.devices.backend_for`): ``gloo`` for the CPU, ``nccl`` for CUDA (and the
+    process then takes that GPU as its current device). ``device`` is a ``torch.device`` or a
+    ``train.device`` spec resolved by :func:`concord.devices.resolve_device` (``"cuda"`` gives
+    each process the GPU ``LOCAL_RANK``). Every plugin's ``train`` command calls this first, so
     ``torchrun --nproc-per-node N $(which concord) <domain> train CONFIG`` runs it distributed.
     """
+    from concord.devices import backend_for, resolve_device
+
     raw = os.environ.get("WORLD_SIZE", "1")
     try:
         world = int(raw)
     except ValueError:
-        raise ValueError(f"WORLD_SIZE must be an integer, got {raw!r}") from None
+        raise ConfigError(f"WORLD_SIZE must be an integer, got {raw!r}") from None
     if world <= 1:
         return 0, 1
     if not dist.is_available():
         raise RuntimeError("WORLD_SIZE > 1 but this torch build has no torch.distributed")
     if not dist.is_initialized():
-        if torch.cuda.is_available():
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-            dist.init_process_group("nccl")
-        else:
-            dist.init_process_group("gloo")
+        dev = device if isinstance(device, torch.device) else resolve_device(device)
+        backend = backend_for(dev)
+        if backend == "nccl":
+            torch.cuda.set_device(dev)
+        dist.init_process_group(backend)
     return dist.get_rank(), dist.get_world_size()
 
 
 @contextmanager
-def launched() -> Iterator[tuple[int, int]]:
+def launched(device: torch.device | str = "auto") -> Iterator[tuple[int, int]]:
     """:func:`init_from_env` for the length of a ``with`` block, and a clean exit afterwards.
 
-    Yields ``(rank, world_size)``. When this call created the process group, leaving the block
+    Yields ``(rank, world_size)``; ``device`` chooses the backend as in :func:`init_from_env`. When this call created the process group, leaving the block
     normally waits for every process (a barrier, so no rank tears down gloo's connections while
     another still writes its report) and destroys the group; leaving it with an exception destroys
     the group without waiting. Without this a rank that reaches interpreter exit while the group
@@ -92,7 +105,7 @@ def launched() -> Iterator[tuple[int, int]]:
     inside this block.
     """
     created = dist.is_available() and not dist.is_initialized()
-    rank_, world = init_from_env()
+    rank_, world = init_from_env(device)
     created = created and world > 1
     try:
         yield rank_, world
@@ -199,7 +212,7 @@ def global_mean(local_sum: Tensor, local_count: Tensor | int) -> Tensor:
     count = torch.as_tensor(local_count, device=local_sum.device, dtype=local_sum.dtype)
     total_count = all_reduce_sum(count)
     if bool(total_count <= 0):
-        raise ValueError("no query contributes to the loss on any process (global count is 0)")
+        raise InputError("no query contributes to the loss on any process (global count is 0)")
     local = local_sum / total_count
     if not is_distributed():
         return local
@@ -213,3 +226,28 @@ def scale_for_ddp(loss: Tensor) -> Tensor:
     if w == 1:
         return loss
     return loss * w - loss.detach() * (w - 1)
+
+
+def sum_gradients(parameters: Iterable[nn.Parameter] | Iterable[Tensor]) -> None:
+    """Sum the ``.grad`` of ``parameters`` over processes, in place (no-op on one process).
+
+    By the module's rule each process holds its local part of the global loss's gradient, so the
+    sum is exactly the single-process gradient of the global batch. The gradients travel as one
+    flattened buffer per dtype (one all-reduce instead of one per parameter). Every process must
+    pass the same parameters in the same order; a parameter whose ``.grad`` is ``None`` on one
+    process must be ``None`` on all (it is skipped).
+    """
+    if not is_distributed():
+        return
+    by_dtype: dict[tuple[torch.dtype, torch.device], list[Tensor]] = {}
+    for p in parameters:
+        if p.grad is not None:
+            by_dtype.setdefault((p.grad.dtype, p.grad.device), []).append(p.grad)
+    for grads in by_dtype.values():
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        offset = 0
+        for g in grads:
+            n = g.numel()
+            g.copy_(flat[offset : offset + n].view_as(g))
+            offset += n

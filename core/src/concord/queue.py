@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from concord import distributed
+from concord.errors import InputError
 from concord.validation import check_embeddings, check_labels
 
 __all__ = ["MemoryQueue"]
@@ -35,7 +36,7 @@ class MemoryQueue(nn.Module):
         super().__init__()
         for name, v in (("size", size), ("dim", dim)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+                raise InputError(f"{name} must be an integer >= 1, got {v!r}")
         self.size, self.dim, self.with_labels, self.gather = size, dim, with_labels, gather
         self.register_buffer("_keys", torch.zeros(size, dim))
         self.register_buffer("_labels", torch.full((size,), -1, dtype=torch.long))
@@ -50,13 +51,13 @@ class MemoryQueue(nn.Module):
         """Append a batch of keys (gathered from every process first); drop the oldest."""
         check_embeddings("keys", keys)
         if keys.shape[1] != self.dim:
-            raise ValueError(f"keys have dimension {keys.shape[1]}, the queue holds {self.dim}")
+            raise InputError(f"keys have dimension {keys.shape[1]}, the queue holds {self.dim}")
         if self.with_labels:
             if labels is None:
-                raise ValueError("this queue stores labels (with_labels=True); pass labels")
+                raise InputError("this queue stores labels (with_labels=True); pass labels")
             labels = check_labels("labels", labels, int(keys.shape[0]))
         elif labels is not None:
-            raise ValueError("labels given to a queue made with with_labels=False")
+            raise InputError("labels given to a queue made with with_labels=False")
         if self.gather:
             keys = distributed.gather_no_grad(keys).tensor
             if labels is not None:
@@ -85,7 +86,7 @@ class MemoryQueue(nn.Module):
 
     def labels(self) -> Tensor:
         if not self.with_labels:
-            raise ValueError("this queue stores no labels (with_labels=False)")
+            raise InputError("this queue stores no labels (with_labels=False)")
         return self._labels[self._order()]
 
     def extra_repr(self) -> str:

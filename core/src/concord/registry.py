@@ -28,6 +28,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from concord.errors import (
+    ComponentConflictError,
+    ConfigError,
+    PluginImportError,
+    UnknownComponentError,
+)
+
 __all__ = [
     "GROUPS",
     "ComponentConflictError",
@@ -38,6 +45,7 @@ __all__ = [
     "Registry",
     "UnknownComponentError",
     "build",
+    "check_options",
     "components",
     "load",
 ]
@@ -47,22 +55,6 @@ _PREFIX = "concord."
 _SINGULAR = {"losses": "loss", "samplers": "sampler", "augmentations": "augmentation", "commands": "command"}
 
 Status = Literal["ok", "broken", "missing-dependency", "conflict"]
-
-
-class ConfigError(ValueError):
-    """A configuration names a key, value or component that does not exist or is not valid."""
-
-
-class UnknownComponentError(ConfigError, LookupError):
-    """No installed distribution declares the requested component name."""
-
-
-class ComponentConflictError(RuntimeError):
-    """Two distributions declare the same name in the same group."""
-
-
-class PluginImportError(ImportError):
-    """A component's module failed to import (typically: its framework is not installed)."""
 
 
 @dataclass(frozen=True)
@@ -313,11 +305,14 @@ class Registry:
         Keys the constructor does not take raise :class:`ConfigError` listing the valid ones.
         """
         cls = self.load(group, name)
-        _check_kwargs(cls, name, kwargs)
+        check_options(cls, name, kwargs)
         return cls(**kwargs)
 
 
-def _check_kwargs(cls: Any, name: str, kwargs: dict[str, Any]) -> None:
+def check_options(cls: Any, name: str, options: dict[str, Any], *, where: str | None = None) -> None:
+    """Raise :class:`ConfigError` if ``options`` holds a key that ``cls``'s constructor does not
+    take, listing the valid ones (with a close match). ``where`` prefixes the message with the
+    config key (``"loss"``)."""
     try:
         params = inspect.signature(cls).parameters
     except (TypeError, ValueError):
@@ -329,14 +324,16 @@ def _check_kwargs(cls: Any, name: str, kwargs: dict[str, Any]) -> None:
         for p in params.values()
         if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
-    unknown = [k for k in kwargs if k not in valid]
+    unknown = [k for k in options if k not in valid]
     if unknown:
         hints = []
         for key in unknown:
             close = difflib.get_close_matches(key, valid, n=1)
             hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        prefix = f"{where}: " if where else ""
         raise ConfigError(
-            f"{name}: unknown option(s) {', '.join(hints)}; valid options: {', '.join(valid)}"
+            f"{prefix}{name}: unknown option(s) {', '.join(hints)}; valid options: "
+            f"{', '.join(valid) or '(none)'}"
         )
 
 

@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from concord.errors import InputError
+
 __all__ = [
     "check_choice",
     "check_embeddings",
@@ -27,28 +29,28 @@ __all__ = [
 def check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
     """A finite number > 0 (or >= 0)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+        raise InputError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     bad = value < 0 if allow_zero else value <= 0
     if bad or not math.isfinite(value):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
+        raise InputError(f"{name} must be finite and {bound}, got {value!r}")
     return float(value)
 
 
 def check_probability(name: str, value: float, *, upper_inclusive: bool = False) -> float:
     """A number in [0, 1) (or [0, 1])."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+        raise InputError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     ok = 0 <= value <= 1 if upper_inclusive else 0 <= value < 1
     if not ok:
         interval = "[0, 1]" if upper_inclusive else "[0, 1)"
-        raise ValueError(f"{name} must lie in {interval}, got {value!r}")
+        raise InputError(f"{name} must lie in {interval}, got {value!r}")
     return float(value)
 
 
 def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
     if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+        raise InputError(f"{name} must be one of {list(choices)}, got {value!r}")
     return value
 
 
@@ -60,7 +62,7 @@ def check_finite(name: str, x: Tensor) -> Tensor:
         if not bool(finite):
             n_nan = int(torch.isnan(x.detach()).sum())
             n_inf = int(torch.isinf(x.detach()).sum())
-            raise ValueError(
+            raise InputError(
                 f"{name} contains non-finite values ({n_nan} NaN, {n_inf} inf) in a tensor of "
                 f"shape {tuple(x.shape)}"
             )
@@ -72,17 +74,17 @@ def check_embeddings(
 ) -> Tensor:
     """A finite floating-point tensor of the given rank(s) with at least ``min_rows`` rows."""
     if not isinstance(x, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+        raise InputError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     dims = (ndim,) if isinstance(ndim, int) else ndim
     if x.dim() not in dims:
         want = " or ".join(f"{d}-D" for d in dims)
-        raise ValueError(f"{name} must be {want}, got shape {tuple(x.shape)}")
+        raise InputError(f"{name} must be {want}, got shape {tuple(x.shape)}")
     if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+        raise InputError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     if x.shape[0] < min_rows:
-        raise ValueError(f"{name} needs at least {min_rows} row(s), got shape {tuple(x.shape)}")
+        raise InputError(f"{name} needs at least {min_rows} row(s), got shape {tuple(x.shape)}")
     if x.dim() >= 2 and x.shape[-1] == 0:
-        raise ValueError(f"{name} has zero feature dimensions (shape {tuple(x.shape)})")
+        raise InputError(f"{name} has zero feature dimensions (shape {tuple(x.shape)})")
     return check_finite(name, x)
 
 
@@ -91,22 +93,22 @@ def check_same_rows(**tensors: Tensor) -> int:
     sizes = {k: int(v.shape[0]) for k, v in tensors.items()}
     if len(set(sizes.values())) > 1:
         desc = ", ".join(f"{k} has {n}" for k, n in sizes.items())
-        raise ValueError(f"batch sizes differ: {desc} rows")
+        raise InputError(f"batch sizes differ: {desc} rows")
     return next(iter(sizes.values()))
 
 
 def check_labels(name: str, labels: Any, n: int, *, continuous: bool = False) -> Tensor:
     """1-D labels of length ``n``: integers (discrete) or finite floats (continuous)."""
     if not isinstance(labels, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(labels).__name__}")
+        raise InputError(f"{name} must be a torch.Tensor, got {type(labels).__name__}")
     if labels.dim() != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {tuple(labels.shape)}")
+        raise InputError(f"{name} must be 1-D, got shape {tuple(labels.shape)}")
     if labels.shape[0] != n:
-        raise ValueError(f"{name} has {labels.shape[0]} entries but the batch has {n} rows")
+        raise InputError(f"{name} has {labels.shape[0]} entries but the batch has {n} rows")
     if continuous:
         if not labels.is_floating_point():
             labels = labels.to(torch.float32)
         check_finite(name, labels)
     elif labels.is_floating_point() or labels.dtype == torch.bool:
-        raise ValueError(f"{name} must be an integer tensor (discrete labels), got {labels.dtype}")
+        raise InputError(f"{name} must be an integer tensor (discrete labels), got {labels.dtype}")
     return labels

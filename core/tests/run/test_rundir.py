@@ -8,7 +8,7 @@ import os
 import pytest
 import torch
 
-from concord.registry import ConfigError
+from concord.errors import ConfigError
 from concord.run import (
     CheckpointError,
     RunDir,
@@ -91,7 +91,8 @@ def test_metrics_log_keep_and_torn_line(tmp_path):
 def test_report_is_flat_and_json(tmp_path):
     run = RunDir(tmp_path / "r")
     written = run.write_report({"test": {"acc": 0.5}, "nan": float("nan"), "n": torch.tensor(3)})
-    assert written == {"test.acc": 0.5, "nan": "nan", "n": 3}
+    # JSON has no NaN: null, never the string "nan" (which a reader would take for a value)
+    assert written == {"test.acc": 0.5, "nan": None, "n": 3}
     assert json.loads(run.report_path.read_text()) == written
 
 
@@ -101,3 +102,63 @@ def test_plot_metrics_writes_png(tmp_path):
         run.log({"epoch": e, "loss": 3 - e})
     out = run.plot_metrics(["loss"])
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and os.path.getsize(out) > 1000
+
+
+def test_atomic_files_follow_the_umask(tmp_path):
+    """mkstemp creates 0600 files; a run folder on a shared server must be readable by the group
+    (a wrong implementation that keeps mkstemp's mode gives 0o600 here)."""
+    old = os.umask(0o022)
+    try:
+        run = RunDir(tmp_path / "r")
+        run.write_report({"a": 1})
+        run.budget = ("train.epochs", 3)
+        run.save_progress({"w": torch.ones(1)}, done=1)
+        assert (run.report_path.stat().st_mode & 0o777) == 0o644
+        assert ((run.checkpoint_dir / "last.pt").stat().st_mode & 0o777) == 0o644
+        os.umask(0o077)
+        run.write_report({"a": 2})
+        assert (run.report_path.stat().st_mode & 0o777) == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_stale_temporaries_of_a_killed_write_are_removed_on_open(tmp_path):
+    run = RunDir(tmp_path / "r")
+    run.write_config({"seed": 0})
+    stale = [run.checkpoint_dir / ".last.pt.abc123.tmp", run.path / ".report.json.x.tmp"]
+    for p in stale:
+        p.write_bytes(b"half")
+    keep = run.checkpoint_dir / "best.pt"
+    keep.write_bytes(b"x")
+    RunDir(tmp_path / "r", resume=True)
+    assert not any(p.exists() for p in stale)
+    assert keep.exists()
+
+
+def test_progress_is_saved_with_the_metric_rows_it_has_seen(tmp_path):
+    from concord.run import load_checkpoint_progress
+
+    run = RunDir(tmp_path / "r")
+    run.budget = ("train.steps", 100)
+    run.log({"step": 0})
+    run.log({"step": 10})
+    run.save_progress({"a": 1}, done=20)
+    run.log({"step": 20})  # logged after the checkpoint: a resume must drop it
+    state, progress = load_checkpoint_progress(run.checkpoint_dir / "last.pt")
+    assert state == {"a": 1}
+    assert progress == {"unit": "step", "done": 20, "budget": 100, "finished": False,
+                        "extendable": True, "metrics_rows": 2}
+    run.mark_finished()
+    assert load_checkpoint_progress(run.checkpoint_dir / "last.pt")[1]["finished"] is True
+
+
+def test_a_non_writer_writes_nothing(tmp_path):
+    lead = RunDir(tmp_path / "r")
+    lead.write_config({"seed": 0})
+    follower = RunDir(tmp_path / "r", resume=True, writer=False)
+    follower.budget = ("train.epochs", 2)
+    follower.log({"epoch": 0})
+    follower.write_report({"a": 1})
+    follower.save_progress({"a": 1}, done=1)
+    follower.save_checkpoint({"a": 1}, "best.pt")
+    assert sorted(p.name for p in (tmp_path / "r").rglob("*")) == ["checkpoints", "config.yaml"]

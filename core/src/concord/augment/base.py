@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from concord.contract import AugmentationExample, BadInput, Configurable
+from concord.errors import InputError
 
 __all__ = ["Augmentation", "random_uniform"]
 
@@ -32,7 +33,7 @@ class Augmentation(Configurable, ABC):
 
     def __call__(self, x: Any, *, generator: torch.Generator | None = None) -> Any:
         if generator is not None and not isinstance(generator, torch.Generator):
-            raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+            raise InputError(f"generator must be a torch.Generator, got {type(generator).__name__}")
         return self.apply(x, generator)
 
     @abstractmethod

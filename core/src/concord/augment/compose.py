@@ -8,6 +8,7 @@ import torch
 
 from concord.augment.base import Augmentation
 from concord.contract import AugmentationExample, BadInput
+from concord.errors import InputError
 
 __all__ = ["Compose"]
 
@@ -27,7 +28,7 @@ class Compose(Augmentation):
         from concord.registry import build
 
         if not isinstance(steps, (list, tuple)) or not steps:
-            raise ValueError(f"steps must be a non-empty list, got {steps!r}")
+            raise InputError(f"steps must be a non-empty list, got {steps!r}")
         built: list[Augmentation] = []
         for i, step in enumerate(steps):
             if isinstance(step, Augmentation):
@@ -38,7 +39,7 @@ class Compose(Augmentation):
                 opts = {k: v for k, v in step.items() if k != "name"}
                 built.append(build("augmentations", step["name"], **opts))
             else:
-                raise ValueError(
+                raise InputError(
                     f"steps[{i}] must be a name, a dict with 'name', or an Augmentation; got {step!r}"
                 )
         self._steps = built

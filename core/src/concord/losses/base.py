@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from concord import distributed
 from concord.contract import BadInput, Configurable, LossExample
+from concord.errors import InputError
 from concord.losses.contrast import ContrastTerms
 from concord.samplers.base import Sampler
 from concord.validation import check_choice, check_positive
@@ -77,10 +78,10 @@ def _build_sampler(spec: SamplerSpec) -> Sampler | None:
         return build("samplers", spec)
     if isinstance(spec, dict):
         if "name" not in spec:
-            raise ValueError(f"a sampler given as a dict needs a 'name' key, got {spec!r}")
+            raise InputError(f"a sampler given as a dict needs a 'name' key, got {spec!r}")
         options = {k: v for k, v in spec.items() if k != "name"}
         return build("samplers", spec["name"], **options)
-    raise ValueError(f"sampler must be a name, a dict with 'name', or a Sampler; got {spec!r}")
+    raise InputError(f"sampler must be a name, a dict with 'name', or a Sampler; got {spec!r}")
 
 
 class ContrastiveLoss(Loss):
@@ -119,7 +120,7 @@ class ContrastiveLoss(Loss):
         if block_size is not None and (
             isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1
         ):
-            raise ValueError(f"block_size must be None or an integer >= 1, got {block_size!r}")
+            raise InputError(f"block_size must be None or an integer >= 1, got {block_size!r}")
         self.block_size = block_size
         self.empty_positives = check_choice("empty_positives", empty_positives, ("error", "ignore"))
         if self.learn_temperature:
@@ -132,7 +133,7 @@ class ContrastiveLoss(Loss):
             return distributed.global_mean(terms.sum(), terms.count())
         count = terms.count()
         if int(count) == 0:
-            raise ValueError("no query contributes to the loss (every query lacks a positive)")
+            raise InputError("no query contributes to the loss (every query lacks a positive)")
         return terms.sum() / count
 
     def tau(self) -> Tensor | float:

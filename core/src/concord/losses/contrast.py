@@ -33,6 +33,7 @@ import torch
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
+from concord.errors import InputError
 from concord.samplers.base import Pairs
 
 __all__ = ["ContrastTerms", "contrast_terms"]
@@ -85,7 +86,7 @@ def contrast_terms(
         query ``(N, D)``, key ``(M, D)``, positive_index / self_index / positive_scale ``(N,)``.
     """
     if (pairs is None) == (positive_index is None):
-        raise ValueError("give exactly one of pairs and positive_index")
+        raise InputError("give exactly one of pairs and positive_index")
     n = int(query.shape[0])
     block = n if block_size is None else max(1, int(block_size))
     use_checkpoint = block < n and torch.is_grad_enabled() and (
@@ -167,7 +168,7 @@ def _block(
     if not bool(valid.all()):
         if empty_positives == "error":
             first = int(torch.nonzero(~valid)[0, 0]) + i0
-            raise ValueError(
+            raise InputError(
                 f"{int((~valid).sum())} quer{'y has' if int((~valid).sum()) == 1 else 'ies have'} "
                 f"no positive key (first: query {first}); the sampler left them without "
                 "positives. Fix the batch (e.g. sample at least two items per class) or pass "
@@ -224,9 +225,9 @@ def _key_weights(fn: KeyWeight, i0: int, i1: int, q: Tensor, k: Tensor) -> Tenso
     shape = (i1 - i0, int(k.shape[0]))
     if not isinstance(w, Tensor) or tuple(w.shape) != shape:
         got = tuple(w.shape) if isinstance(w, Tensor) else type(w).__name__
-        raise ValueError(f"key_weight for query rows {i0}:{i1} must return a {shape} tensor, got {got}")
+        raise InputError(f"key_weight for query rows {i0}:{i1} must return a {shape} tensor, got {got}")
     if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
-        raise ValueError(f"key weights of query rows {i0}:{i1} must be finite and >= 0")
+        raise InputError(f"key weights of query rows {i0}:{i1} must be finite and >= 0")
     return w
 
 
@@ -243,12 +244,12 @@ def _check_denominator(lse: Tensor, decoupled: bool, i0: int, *, weighted: bool 
     if bool(torch.isneginf(lse).any()):
         first = int(torch.nonzero(torch.isneginf(lse))[0, 0]) + i0
         if weighted:
-            raise ValueError(
+            raise InputError(
                 f"query {first} has no negative key with a positive weight in the denominator "
                 "(every key it may contrast with has weight 0)"
             )
         what = "negative" if decoupled else "positive or negative"
-        raise ValueError(
+        raise InputError(
             f"query {first} has no {what} key to contrast with; a contrastive loss needs at "
             "least one other sample in the batch"
         )

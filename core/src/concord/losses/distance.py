@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from concord.contract import BadInput, LossExample
+from concord.errors import InputError
 from concord.losses.base import Loss
 from concord.validation import check_embeddings, check_finite, check_positive
 
@@ -49,7 +50,7 @@ class SampleDistance(Loss):
         check_embeddings("x", x, ndim=tuple(range(1, 9)))
         check_embeddings("y", y, ndim=tuple(range(1, 9)))
         if x.shape != y.shape:
-            raise ValueError(f"x and y shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
+            raise InputError(f"x and y shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
         n = int(x.shape[0])
         d = int(x[0].numel()) if x.dim() > 1 else 1
         diff = (x.float() - y.float()).reshape(n, -1)
@@ -58,10 +59,10 @@ class SampleDistance(Loss):
             return per_sample.mean()
         if not isinstance(weight, Tensor) or weight.shape != (n,):
             shape = tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
-            raise ValueError(f"weight must have shape ({n},), got {shape}")
+            raise InputError(f"weight must have shape ({n},), got {shape}")
         check_finite("weight", weight)
         if bool((weight < 0).any()):
-            raise ValueError("weight must be non-negative")
+            raise InputError("weight must be non-negative")
         return (per_sample * weight.float()).mean()
 
     @classmethod

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from concord import distributed
 from concord.contract import BadInput, LossExample
+from concord.errors import InputError
 from concord.losses.base import ContrastiveLoss, SamplerSpec, _build_sampler
 from concord.losses.contrast import ContrastTerms, contrast_terms
 from concord.queue import MemoryQueue
@@ -83,7 +84,7 @@ class InfoNCE(ContrastiveLoss):
         check_embeddings("key", key)
         check_same_rows(query=query, key=key)
         if query.shape[1] != key.shape[1]:
-            raise ValueError(
+            raise InputError(
                 f"query and key dimensions differ: {tuple(query.shape)} vs {tuple(key.shape)}"
             )
         if isinstance(negatives, MemoryQueue):
@@ -93,11 +94,11 @@ class InfoNCE(ContrastiveLoss):
         if negatives is not None:
             check_embeddings("negatives", negatives, min_rows=0)
             if negatives.shape[1] != query.shape[1]:
-                raise ValueError(
+                raise InputError(
                     f"negatives have dimension {negatives.shape[1]}, queries {query.shape[1]}"
                 )
             if self.symmetric:
-                raise ValueError("symmetric=True cannot use extra negatives (a queue has no queries)")
+                raise InputError("symmetric=True cannot use extra negatives (a queue has no queries)")
         forward = self._direction(query, key, negatives, query_labels, key_labels, negative_labels)
         if not self.symmetric:
             return forward
@@ -151,13 +152,13 @@ class InfoNCE(ContrastiveLoss):
         all_key_labels = None
         if key_labels is not None:
             if key_labels.shape[0] != q.shape[0]:
-                raise ValueError(
+                raise InputError(
                     f"key_labels has {key_labels.shape[0]} entries but the batch has {q.shape[0]} rows"
                 )
             all_key_labels = distributed.gather_no_grad(key_labels).tensor if self.gather else key_labels
             if negatives is not None:
                 if negative_labels is None:
-                    raise ValueError(
+                    raise InputError(
                         f"sampler {self._sampler!r} needs labels for the extra negatives too "
                         "(negative_labels=..., or a MemoryQueue made with with_labels=True)"
                     )

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from concord.contract import BadInput, LossExample
+from concord.errors import InputError
 from concord.losses.base import Loss
 from concord.validation import check_embeddings, check_positive, check_probability
 
@@ -53,12 +54,12 @@ class KLConsistency(Loss):
         check_embeddings("logits_weak", logits_weak)
         check_embeddings("logits_strong", logits_strong)
         if logits_weak.shape != logits_strong.shape:
-            raise ValueError(
+            raise InputError(
                 f"logits_weak and logits_strong shapes differ: {tuple(logits_weak.shape)} vs "
                 f"{tuple(logits_strong.shape)}"
             )
         if logits_weak.shape[1] < 2:
-            raise ValueError(f"need at least 2 classes, got shape {tuple(logits_weak.shape)}")
+            raise InputError(f"need at least 2 classes, got shape {tuple(logits_weak.shape)}")
         weak = logits_weak.detach().float()
         sharp = weak / self.temperature if self.temperature is not None else weak
         target_log = F.log_softmax(sharp, dim=1)

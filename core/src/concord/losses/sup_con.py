@@ -9,6 +9,7 @@ from torch import Tensor
 
 from concord import distributed
 from concord.contract import BadInput, LossExample
+from concord.errors import InputError
 from concord.losses.base import ContrastiveLoss, SamplerSpec, _build_sampler
 from concord.losses.contrast import contrast_terms
 from concord.samplers.views import ViewsSampler
@@ -87,11 +88,11 @@ class SupCon(ContrastiveLoss):
             if sampler is None:
                 sampler = self._labels_sampler()
         elif sampler is not None and sampler.needs_labels is not None:
-            raise ValueError(f"sampler {sampler!r} needs labels: call loss(features, labels)")
+            raise InputError(f"sampler {sampler!r} needs labels: call loss(features, labels)")
         if sampler is None:
             sampler = ViewsSampler()
             if v < 2:
-                raise ValueError(
+                raise InputError(
                     "without labels SupCon needs at least 2 views per sample (features of shape "
                     f"(N, V>=2, D)), got {tuple(features.shape)}"
                 )

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from concord import distributed
+from concord.errors import InputError
 from concord.validation import check_embeddings, check_same_rows
 
 __all__ = ["TwoViewBatch", "two_view_batch"]
@@ -34,7 +35,7 @@ def check_two_views(z1: Tensor, z2: Tensor) -> None:
     check_embeddings("z2", z2)
     check_same_rows(z1=z1, z2=z2)
     if z1.shape[1] != z2.shape[1]:
-        raise ValueError(f"z1 and z2 dimensions differ: {tuple(z1.shape)} vs {tuple(z2.shape)}")
+        raise InputError(f"z1 and z2 dimensions differ: {tuple(z1.shape)} vs {tuple(z2.shape)}")
 
 
 def two_view_batch(z1: Tensor, z2: Tensor, *, gather: bool) -> TwoViewBatch:
@@ -47,7 +48,7 @@ def two_view_batch(z1: Tensor, z2: Tensor, *, gather: bool) -> TwoViewBatch:
         key = torch.cat([z1, z2])
         n_global, offset = int(z1.shape[0]), 0
     if n_global < 2:
-        raise ValueError(
+        raise InputError(
             f"a two-view contrastive loss needs at least 2 samples in the (global) batch, got {n_global}"
         )
     local = offset + torch.arange(z1.shape[0], device=z1.device)

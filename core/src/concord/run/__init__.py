@@ -1,14 +1,24 @@
 """Run conventions shared by every plugin's training CLI (configs, output folder, checkpoints,
-metrics, plots, progress bars, seeding). Needs the ``run`` extra: ``pip install 'concord[run]'``."""
+metrics, plots, progress bars, seeding, components by name, the resume rule). Needs the ``run``
+extra: ``pip install 'concord-core[run]'``."""
 
+from concord.errors import CheckpointError
 from concord.run.checkpoint import (
-    CheckpointError,
     capture_rng,
     load_checkpoint,
+    load_checkpoint_progress,
     restore_rng,
     save_checkpoint,
 )
-from concord.run.command import Run, add_train_arguments, report_errors, start_run
+from concord.run.command import (
+    Run,
+    add_train_arguments,
+    report_errors,
+    run_training,
+    say,
+    start_run,
+)
+from concord.run.components import build_component, component_field
 from concord.run.config import (
     apply_overrides,
     config_from_dict,
@@ -18,12 +28,14 @@ from concord.run.config import (
 )
 from concord.run.files import atomic_write, atomic_write_bytes, atomic_write_text
 from concord.run.progress import progress
+from concord.run.resume import Progress, plan_resume
 from concord.run.rundir import BUDGET_KEYS, RunDir, flatten
 from concord.run.seed import seed_everything
 
 __all__ = [
     "BUDGET_KEYS",
     "CheckpointError",
+    "Progress",
     "Run",
     "RunDir",
     "add_train_arguments",
@@ -31,17 +43,23 @@ __all__ = [
     "atomic_write",
     "atomic_write_bytes",
     "atomic_write_text",
+    "build_component",
     "capture_rng",
+    "component_field",
     "config_from_dict",
     "config_to_dict",
     "flatten",
     "load_checkpoint",
+    "load_checkpoint_progress",
     "load_config",
+    "plan_resume",
     "progress",
     "read_yaml",
     "report_errors",
     "restore_rng",
+    "run_training",
     "save_checkpoint",
+    "say",
     "seed_everything",
     "start_run",
 ]

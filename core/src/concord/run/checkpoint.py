@@ -8,33 +8,35 @@ from typing import Any
 
 import torch
 
+from concord.errors import CheckpointError
 from concord.run.files import atomic_write
 
-__all__ = ["CheckpointError", "capture_rng", "load_checkpoint", "restore_rng", "save_checkpoint"]
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, truncated, corrupt, or not a concord checkpoint."""
+__all__ = [
+    "CheckpointError",
+    "capture_rng",
+    "load_checkpoint",
+    "load_checkpoint_progress",
+    "restore_rng",
+    "save_checkpoint",
+]
 
 
 _MAGIC = "concord-checkpoint"
 _FORMAT = 1
 
 
-def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
+def save_checkpoint(state: dict[str, Any], path: str | Path, *, progress: dict[str, Any] | None = None) -> None:
     """Write ``state`` (tensors, numbers, strings, lists, dicts) to ``path`` atomically.
 
     The file loads with ``torch.load(weights_only=True)``: no pickled classes, so a checkpoint
-    can be opened safely and does not depend on the code that wrote it.
+    can be opened safely and does not depend on the code that wrote it. ``progress`` (plain
+    data, see :class:`concord.run.resume.Progress`) is stored beside the state.
     """
-    payload = {"__format__": _MAGIC, "__version__": _FORMAT, "state": state}
+    payload = {"__format__": _MAGIC, "__version__": _FORMAT, "state": state, "progress": progress}
     atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
-def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint`; raise :class:`CheckpointError`
-    naming the file and the cause if it cannot be used."""
-    path = Path(path)
+def _read(path: Path, map_location: str | torch.device) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
     try:
@@ -42,7 +44,9 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
     except Exception as exc:  # torch raises many types for a damaged file
         raise CheckpointError(
             f"checkpoint {str(path)!r} is corrupt or truncated and cannot be loaded "
-            f"({type(exc).__name__}: {exc}). Delete it to start over, or restore a good copy"
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). Restore a good "
+            "copy, or delete it and run again with --resume to start the run over (its metrics "
+            "are then cleared)"
         ) from exc
     if not isinstance(payload, dict) or payload.get("__format__") != _MAGIC:
         raise CheckpointError(f"{str(path)!r} is not a concord checkpoint")
@@ -51,7 +55,21 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
             f"checkpoint {str(path)!r} has format {payload.get('__version__')}, this concord "
             f"reads format {_FORMAT}"
         )
-    return payload["state"]
+    return payload
+
+
+def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint`; raise :class:`CheckpointError`
+    naming the file and the cause if it cannot be used."""
+    return _read(Path(path), map_location)["state"]
+
+
+def load_checkpoint_progress(
+    path: str | Path, *, map_location: str | torch.device = "cpu"
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """``(state, progress)`` of a checkpoint (``progress`` is ``None`` when none was saved)."""
+    payload = _read(Path(path), map_location)
+    return payload["state"], payload.get("progress")
 
 
 def capture_rng() -> dict[str, Any]:

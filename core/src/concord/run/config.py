@@ -9,8 +9,10 @@ builds the dataclasses, refusing anything it does not know:
 * a value of the wrong type raises, naming the dotted key, the expected and the given type;
 * a ``__post_init__`` ``ValueError`` is re-raised with the dotted key prefixed.
 
-Fields typed ``dict[str, Any]`` (e.g. a loss's options, checked later by its constructor) accept
-any keys.
+Fields typed ``dict[str, Any]`` accept any keys. A field declared with
+:func:`concord.run.components.component_field` names a registered component
+(``{"name": ..., **options}``) and is checked against the registry and the component's
+constructor at load time, like every other key.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from concord.registry import ConfigError
+from concord.errors import ConfigError
+from concord.run.components import COMPONENT_KEY
 
 __all__ = [
     "apply_overrides",
@@ -42,7 +45,7 @@ def _yaml():
         import yaml
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "reading run configurations needs PyYAML: pip install 'concord[run]'"
+            "reading run configurations needs PyYAML: pip install 'concord-core[run]'"
         ) from exc
     return yaml
 
@@ -200,6 +203,8 @@ def config_from_dict(schema: type[T], data: Mapping[str, Any], *, where: str = "
         if name in data:
             dotted = f"{where}.{name}" if where else name
             kwargs[name] = _convert(data[name], hints[name], dotted)
+            if COMPONENT_KEY in fields[name].metadata:
+                kwargs[name] = _check_component(fields[name], kwargs[name], dotted)
     try:
         return schema(**kwargs)
     except ConfigError:
@@ -207,6 +212,56 @@ def config_from_dict(schema: type[T], data: Mapping[str, Any], *, where: str = "
     except (ValueError, TypeError) as exc:
         prefix = f"{where}: " if where else ""
         raise ConfigError(f"{prefix}{exc}") from exc
+
+
+def _check_component(f: dataclasses.Field, value: Any, where: str) -> Any:
+    from concord.run.components import validate_component
+
+    meta = f.metadata
+    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    opts = {"provided": meta.get("provided", ()), "fixed_by": meta.get("fixed_by")}
+    if meta.get("many"):
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list of components, got {value!r}")
+        return [validate_component(meta[COMPONENT_KEY], v, where=f"{where}[{i}]", **opts)
+                for i, v in enumerate(value)]
+    default_name = default.get("name") if isinstance(default, Mapping) else None
+    return validate_component(meta[COMPONENT_KEY], value, where=where, default_name=default_name, **opts)
+
+
+def _component_paths(schema: type, prefix: str = "") -> list[str]:
+    """Dotted paths of the single-component fields of ``schema`` (through its sections)."""
+    from concord.run.components import component_fields
+
+    hints = get_type_hints(schema)
+    out = [prefix + name for name, f in component_fields(schema).items() if not f.metadata.get("many")]
+    for f in dataclasses.fields(schema):
+        if _is_dataclass_type(hints.get(f.name)):
+            out += _component_paths(hints[f.name], f"{prefix}{f.name}.")
+    return out
+
+
+def _restart_renamed_components(schema: type, data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """``--set loss.name=other``: the old component's options do not carry over to ``other``."""
+    import copy
+
+    paths = set(_component_paths(schema))
+    out = copy.deepcopy(data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key.endswith(".name") or key[: -len(".name")] not in paths:
+            continue
+        *parents, leaf = key[: -len(".name")].split(".")
+        node: Any = out
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            continue
+        current = node.get(leaf)
+        if isinstance(current, dict) and current.get("name") != parse_value(raw):
+            node[leaf] = {"name": parse_value(raw)}
+    return out
 
 
 def config_to_dict(cfg: Any) -> Any:
@@ -230,9 +285,11 @@ def load_config(
     The file is resolved against the defaults first (a section given in the file replaces only
     the keys it names; a ``dict`` field such as a loss's options is replaced whole), then each
     override sets one key of that resolved config -- so ``--set loss.temperature=0.5`` keeps
-    the loss's name and other options.
+    the loss's name and other options, while ``--set loss.name=other`` starts ``other`` with
+    its own defaults (see :mod:`concord.run.components`).
     """
     data = read_yaml(path) if path is not None else {}
     resolved = config_to_dict(config_from_dict(schema, data))
+    resolved = _restart_renamed_components(schema, resolved, overrides)
     return config_from_dict(schema, apply_overrides(resolved, overrides))
 

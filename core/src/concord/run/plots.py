@@ -14,7 +14,7 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("plots need matplotlib: pip install 'concord[run]'") from exc
+        raise ImportError("plots need matplotlib: pip install 'concord-core[run]'") from exc
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 from concord.contract import Configurable, SamplerExample
+from concord.errors import InputError
 from concord.validation import check_embeddings, check_labels
 
 __all__ = ["PairContext", "PairTile", "Pairs", "Sampler"]
@@ -87,7 +88,7 @@ class Pairs:
     def tile(self, i0: int, i1: int, j0: int, j1: int) -> PairTile:
         n, m = self.shape
         if not (0 <= i0 <= i1 <= n and 0 <= j0 <= j1 <= m):
-            raise ValueError(f"tile rows {i0}:{i1}, cols {j0}:{j1} outside a {n} x {m} batch")
+            raise InputError(f"tile rows {i0}:{i1}, cols {j0}:{j1} outside a {n} x {m} batch")
         return self.sampler._tile(self.ctx, self.state, i0, i1, j0, j1)
 
     def dense(self) -> PairTile:
@@ -124,7 +125,7 @@ class Sampler(Configurable, ABC):
         check_embeddings("query", query)
         check_embeddings("key", key, min_rows=0)
         if query.shape[1] != key.shape[1]:
-            raise ValueError(
+            raise InputError(
                 f"query and key dimensions differ: {tuple(query.shape)} vs {tuple(key.shape)}"
             )
         n, m = int(query.shape[0]), int(key.shape[0])
@@ -135,10 +136,10 @@ class Sampler(Configurable, ABC):
             "self_index", self_index, n, dev, default=torch.full((n,), -1, device=dev)
         )
         if n and (self_index.min() < -1 or self_index.max() >= m):
-            raise ValueError(f"self_index values must lie in [-1, {m}), got {self_index.tolist()}")
+            raise InputError(f"self_index values must lie in [-1, {m}), got {self_index.tolist()}")
         if self.needs_labels is not None:
             if query_labels is None or key_labels is None:
-                raise ValueError(
+                raise InputError(
                     f"sampler {type(self).__name__} needs query_labels and key_labels "
                     f"({self.needs_labels} labels)"
                 )
@@ -164,9 +165,9 @@ class Sampler(Configurable, ABC):
             return default
         if not isinstance(value, Tensor) or value.dim() != 1 or value.shape[0] != n:
             shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
-            raise ValueError(f"{name} must be a 1-D tensor of length {n}, got {shape}")
+            raise InputError(f"{name} must be a 1-D tensor of length {n}, got {shape}")
         if value.is_floating_point():
-            raise ValueError(f"{name} must hold integers, got {value.dtype}")
+            raise InputError(f"{name} must hold integers, got {value.dtype}")
         return value.to(device=device, dtype=torch.long)
 
     def _prepare(self, ctx: PairContext) -> Any:

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from concord.contract import SamplerExample
+from concord.errors import InputError
 from concord.samplers.base import PairContext, PairTile, Sampler
 
 __all__ = ["HardNegativesSampler"]
@@ -45,11 +46,11 @@ class HardNegativesSampler(Sampler):
     ) -> None:
         super().__init__()
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be an integer >= 1, got {k!r}")
+            raise InputError(f"k must be an integer >= 1, got {k!r}")
         if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 1:
-            raise ValueError(f"tile_size must be an integer >= 1, got {tile_size!r}")
+            raise InputError(f"tile_size must be an integer >= 1, got {tile_size!r}")
         if base == "hard_negatives":
-            raise ValueError("base cannot be 'hard_negatives' itself")
+            raise InputError("base cannot be 'hard_negatives' itself")
         from concord.registry import build
 
         self.k = k

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import torch
 
 from concord.contract import SamplerExample
+from concord.errors import InputError
 from concord.samplers.base import PairContext, PairTile, Sampler
 from concord.validation import check_choice, check_positive
 
@@ -38,7 +39,7 @@ class LabelDistanceSampler(Sampler):
         self.window = check_positive("window", window, allow_zero=True)
         self.weighting = check_choice("weighting", weighting, ("none", "gaussian"))
         if weighting == "gaussian" and self.window == 0:
-            raise ValueError("weighting='gaussian' needs window > 0")
+            raise InputError("weighting='gaussian' needs window > 0")
 
     def _tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
         assert ctx.query_labels is not None and ctx.key_labels is not None

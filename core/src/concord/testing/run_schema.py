@@ -9,13 +9,14 @@ __all__ = ["check_run_schema"]
 
 
 def check_run_schema(schema: type) -> None:
-    """``seed`` at the top, ``data.root``, and ``train.epochs`` or ``train.steps``, with defaults
-    for everything (so ``--set`` alone can point a run at data and cap its budget)."""
+    """``seed`` at the top, ``data.root``, ``train.epochs`` or ``train.steps``, and
+    ``train.device``, with defaults for everything (so ``--set`` alone can point a run at data,
+    cap its budget and choose its device)."""
     assert dataclasses.is_dataclass(schema), f"{schema!r} is not a dataclass"
     hints = get_type_hints(schema)
     fields = {f.name: f for f in dataclasses.fields(schema)}
     assert "seed" in fields and hints["seed"] is int, "a run config needs an integer 'seed'"
-    for section, keys in (("data", ("root",)), ("train", ("epochs", "steps"))):
+    for section, keys in (("data", ("root",)), ("train", ("epochs", "steps")), ("train", ("device",))):
         assert section in fields, f"a run config needs a {section!r} section"
         sub = hints[section]
         assert dataclasses.is_dataclass(sub), f"{section!r} must be a dataclass section"
