@@ -97,5 +97,5 @@ def test_bad_input():
         consistency_sample(f, z, [1.0, 2.0])
     with pytest.raises(ValueError, match="sigma_min"):
         consistency_sample(f, z, [1.0, 0.001])
-    with pytest.raises(FileNotFoundError, match="not a diffusers pipeline"):
+    with pytest.raises(ValueError, match="not a diffusers pipeline"):
         load_pipeline("/nonexistent")

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from concord.errors import DataError
 from concord_diffusion.data.image_set import ImageSet
 
 __all__ = ["IMAGE_SUFFIXES", "read_image_folder"]
@@ -29,10 +30,10 @@ def read_image_folder(root: str | Path) -> ImageSet:
 
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"image folder {str(root)!r} does not exist")
+        raise DataError(f"image folder {str(root)!r} does not exist")
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise ValueError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) under {str(root)!r}")
+        raise DataError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) under {str(root)!r}")
     arrays, first = [], None
     for path in files:
         with Image.open(path) as im:
@@ -47,10 +48,10 @@ def read_image_folder(root: str | Path) -> ImageSet:
         if first is None:
             first = (path, a.shape)
         elif a.shape[:2] != first[1][:2]:
-            raise ValueError(f"images of mixed sizes: {first[0]} is {first[1][1]}x{first[1][0]}, "
+            raise DataError(f"images of mixed sizes: {first[0]} is {first[1][1]}x{first[1][0]}, "
                              f"{path} is {a.shape[1]}x{a.shape[0]} (resize them first)")
         elif a.shape[2] != first[1][2]:
-            raise ValueError(f"images with different channel counts: {first[0]} has {first[1][2]}, "
+            raise DataError(f"images with different channel counts: {first[0]} has {first[1][2]}, "
                              f"{path} has {a.shape[2]}")
         arrays.append(a)
     images = torch.from_numpy(np.stack(arrays).transpose(0, 3, 1, 2).copy())

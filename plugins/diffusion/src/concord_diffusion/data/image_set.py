@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from concord.errors import DataError
+
 __all__ = ["ImageSet", "to_model_range"]
 
 
@@ -26,12 +28,12 @@ class ImageSet:
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.dim() != 4:
-            raise ValueError(f"{self.source}: images must be uint8 (N, C, H, W), got {self.images.dtype} "
+            raise DataError(f"{self.source}: images must be uint8 (N, C, H, W), got {self.images.dtype} "
                              f"{tuple(self.images.shape)}")
         if self.images.shape[0] == 0:
-            raise ValueError(f"{self.source}: no images")
+            raise DataError(f"{self.source}: no images")
         if self.labels is not None and self.labels.shape != (self.images.shape[0],):
-            raise ValueError(f"{self.source}: {self.labels.shape[0]} labels for {self.images.shape[0]} images")
+            raise DataError(f"{self.source}: {self.labels.shape[0]} labels for {self.images.shape[0]} images")
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -51,7 +53,7 @@ class ImageSet:
             return self
         h, w = self.size
         if h > size or w > size:
-            raise ValueError(f"{self.source}: images of {h}x{w} do not fit data.pad_to={size} (no cropping)")
+            raise DataError(f"{self.source}: images of {h}x{w} do not fit data.pad_to={size} (no cropping)")
         top, left = (size - h) // 2, (size - w) // 2
         pad = (left, size - w - left, top, size - h - top)
         return ImageSet(torch.nn.functional.pad(self.images, pad, value=0), self.labels, self.source)

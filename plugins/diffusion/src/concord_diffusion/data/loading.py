@@ -7,6 +7,7 @@ from typing import Literal
 
 import torch
 
+from concord.errors import DataError
 from concord_diffusion.data.idx import read_idx
 from concord_diffusion.data.image_folder import read_image_folder
 from concord_diffusion.data.image_set import ImageSet
@@ -33,7 +34,7 @@ def detect_format(root: str | Path) -> str:
     if root.suffix == ".npy" or (root / "train_images.npy").is_file():
         return "npy"
     if not root.exists():
-        raise FileNotFoundError(f"data.root {str(root)!r} does not exist")
+        raise DataError(f"data.root {str(root)!r} does not exist")
     if _idx_file(root, "train", "images") is not None:
         return "idx"
     return "folder"
@@ -51,13 +52,13 @@ def load_split(root: str | Path, split: Literal["train", "test"], *, format: str
     """
     root = Path(root)
     if format not in FORMATS:
-        raise ValueError(f"data.format must be one of {list(FORMATS)}, got {format!r}")
+        raise DataError(f"data.format must be one of {list(FORMATS)}, got {format!r}")
     fmt = detect_format(root) if format == "auto" else format
     if fmt == "idx":
         images = _idx_file(root, split, "images")
         if images is None:
             if split == "train":
-                raise FileNotFoundError(f"no train-images-idx3-ubyte[.gz] in {str(root)!r}")
+                raise DataError(f"no train-images-idx3-ubyte[.gz] in {str(root)!r}")
             return None
         labels = _idx_file(root, split, "labels")
         x = array_to_images(read_idx(images), source=str(images))
@@ -69,7 +70,7 @@ def load_split(root: str | Path, split: Literal["train", "test"], *, format: str
         images = root / f"{split}_images.npy"
         if not images.is_file():
             if split == "train":
-                raise FileNotFoundError(f"no train_images.npy in {str(root)!r}")
+                raise DataError(f"no train_images.npy in {str(root)!r}")
             return None
         labels = root / f"{split}_labels.npy"
         return read_npy(images, labels if labels.is_file() else None, layout=layout)

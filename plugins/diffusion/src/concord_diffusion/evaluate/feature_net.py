@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from concord.errors import InputError
+
 __all__ = ["FeatureClassifier", "TrainedFeatureNet", "cached_feature_net", "dataset_fingerprint"]
 
 _VERSION = 1  # bump when the architecture or the training recipe changes (invalidates caches)
@@ -130,9 +132,9 @@ def cached_feature_net(
     from concord.run import load_checkpoint, save_checkpoint
 
     if images.dtype != torch.uint8 or images.dim() != 4:
-        raise ValueError(f"images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
+        raise InputError(f"images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
     if labels.shape != (images.shape[0],) or labels.is_floating_point():
-        raise ValueError("the built-in feature network needs one integer class label per image")
+        raise InputError("the built-in feature network needs one integer class label per image")
     recipe: dict[str, Any] = dict(epochs=epochs, batch_size=batch_size, seed=seed, width=width, version=_VERSION)
     key = hashlib.sha256((dataset_fingerprint(images, labels) + json.dumps(recipe, sort_keys=True)).encode()).hexdigest()[:20]
     path = Path(cache_dir) / f"feature_net_{key}.pt" if cache_dir is not None else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from concord.errors import InputError
+
 __all__ = ["feature_statistics", "frechet_distance", "frechet_distance_of_features"]
 
 
@@ -12,10 +14,10 @@ def feature_statistics(features: Tensor) -> tuple[Tensor, Tensor]:
     """Mean ``(D,)`` and unbiased covariance ``(D, D)`` (divided by ``N - 1``, as pytorch-fid's
     ``np.cov``) of ``(N, D)`` features, in float64."""
     if features.dim() != 2 or features.shape[0] < 2:
-        raise ValueError(f"features must be (N, D) with N >= 2, got shape {tuple(features.shape)}")
+        raise InputError(f"features must be (N, D) with N >= 2, got shape {tuple(features.shape)}")
     f = features.detach().to(torch.float64)
     if not bool(torch.isfinite(f).all()):
-        raise ValueError("features contain NaN or infinity")
+        raise InputError("features contain NaN or infinity")
     mu = f.mean(dim=0)
     centred = f - mu
     return mu, centred.T @ centred / (f.shape[0] - 1)
@@ -47,7 +49,7 @@ def frechet_distance(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -
     s1, s2 = sigma1.to(torch.float64), sigma2.to(torch.float64)
     d = mu1.shape[0]
     if mu2.shape != (d,) or s1.shape != (d, d) or s2.shape != (d, d):
-        raise ValueError(f"statistics of different dimension: {tuple(mu1.shape)}, {tuple(s1.shape)}, "
+        raise InputError(f"statistics of different dimension: {tuple(mu1.shape)}, {tuple(s1.shape)}, "
                          f"{tuple(mu2.shape)}, {tuple(s2.shape)}")
     root = _psd_sqrt(s1)
     middle = root @ s2 @ root

@@ -9,6 +9,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from concord.errors import InputError
+
 __all__ = ["save_grid", "to_uint8"]
 
 
@@ -31,7 +33,7 @@ def save_grid(images: Tensor, path: str | Path, *, nrow: int | None = None, padd
     from concord.run import atomic_write_bytes
 
     if images.dim() != 4 or images.shape[1] not in (1, 3):
-        raise ValueError(f"images must be (N, 1 or 3, H, W), got shape {tuple(images.shape)}")
+        raise InputError(f"images must be (N, 1 or 3, H, W), got shape {tuple(images.shape)}")
     n, c, h, w = images.shape
     nrow = nrow or math.ceil(math.sqrt(n))
     rows = math.ceil(n / nrow)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from concord.errors import InputError
+
 __all__ = ["knn_radii", "precision_recall", "within_manifold"]
 
 
@@ -13,9 +15,9 @@ def knn_radii(features: Tensor, k: int = 3, *, block: int = 2048) -> Tensor:
     duplicates count as neighbours at distance 0). ``(N, D)`` -> ``(N,)`` float64."""
     n = features.shape[0]
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+        raise InputError(f"k must be an integer >= 1, got {k!r}")
     if n <= k:
-        raise ValueError(f"the k-NN radius needs more than k={k} points, got {n}")
+        raise InputError(f"the k-NN radius needs more than k={k} points, got {n}")
     f = features.to(torch.float64)
     out = torch.empty(n, dtype=torch.float64)
     for i0 in range(0, n, block):
@@ -55,11 +57,11 @@ def precision_recall(real: Tensor, fake: Tensor, k: int = 3) -> tuple[float, flo
     """
     for name, x in (("real", real), ("fake", fake)):
         if x.dim() != 2:
-            raise ValueError(f"{name} features must be (N, D), got shape {tuple(x.shape)}")
+            raise InputError(f"{name} features must be (N, D), got shape {tuple(x.shape)}")
         if not bool(torch.isfinite(x).all()):
-            raise ValueError(f"{name} features contain NaN or infinity")
+            raise InputError(f"{name} features contain NaN or infinity")
     if real.shape[1] != fake.shape[1]:
-        raise ValueError(f"feature dimensions differ: real {real.shape[1]}, fake {fake.shape[1]}")
+        raise InputError(f"feature dimensions differ: real {real.shape[1]}, fake {fake.shape[1]}")
     precision = within_manifold(fake, real, knn_radii(real, k)).double().mean()
     recall = within_manifold(real, fake, knn_radii(fake, k)).double().mean()
     return float(precision), float(recall)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from concord.errors import ConfigError, InputError
 from concord_diffusion.ict.parameterization import Parameterization
 
 __all__ = ["ConsistencyFunction", "expand_sigma"]
@@ -17,7 +18,7 @@ def expand_sigma(sigma: Tensor | float, x: Tensor) -> Tensor:
     if s.dim() == 0:
         s = s.expand(n)
     if s.shape != (n,):
-        raise ValueError(f"sigma must be a number or have shape ({n},), got {tuple(s.shape)}")
+        raise InputError(f"sigma must be a number or have shape ({n},), got {tuple(s.shape)}")
     return s.to(torch.float64)
 
 
@@ -51,16 +52,16 @@ class ConsistencyFunction(nn.Module):
         self.in_channels = getattr(config, "in_channels", None)
         self.out_channels = getattr(config, "out_channels", None)
         if self.in_channels is not None and self.out_channels is not None and self.in_channels != self.out_channels:
-            raise ValueError(
+            raise ConfigError(
                 f"a consistency model maps samples to samples: the UNet has in_channels="
                 f"{self.in_channels} but out_channels={self.out_channels}"
             )
 
     def forward(self, x: Tensor, sigma: Tensor | float) -> Tensor:
         if x.dim() != 4:
-            raise ValueError(f"x must be a (N, C, H, W) batch of images, got shape {tuple(x.shape)}")
+            raise InputError(f"x must be a (N, C, H, W) batch of images, got shape {tuple(x.shape)}")
         if self.in_channels is not None and x.shape[1] != self.in_channels:
-            raise ValueError(
+            raise InputError(
                 f"the images have {x.shape[1]} channel(s) but the UNet expects in_channels={self.in_channels}"
             )
         s = expand_sigma(sigma, x)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from concord.errors import ConfigError
+
 __all__ = [
     "check_curriculum",
     "ct_discretization",
@@ -14,19 +16,19 @@ __all__ = [
 
 
 def check_curriculum(s0: int, s1: int) -> None:
-    """``1 <= s0 <= s1`` (integers), else a ``ValueError`` naming both."""
+    """``1 <= s0 <= s1`` (integers), else a ``ConfigError`` naming both."""
     for name, value in (("s0", s0), ("s1", s1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
     if s0 > s1:
-        raise ValueError(f"s0 must be <= s1 (the curriculum grows from s0 to s1), got s0={s0} > s1={s1}")
+        raise ConfigError(f"s0 must be <= s1 (the curriculum grows from s0 to s1), got s0={s0} > s1={s1}")
 
 
 def _check_step(k: int, total_steps: int) -> None:
     if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-        raise ValueError(f"the total number of training steps K must be an integer >= 1, got {total_steps!r}")
+        raise ConfigError(f"the total number of training steps K must be an integer >= 1, got {total_steps!r}")
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-        raise ValueError(f"the training step k must be an integer >= 0, got {k!r}")
+        raise ConfigError(f"the training step k must be an integer >= 0, got {k!r}")
 
 
 def doubling_interval(total_steps: int, s0: int = 10, s1: int = 1280) -> int:
@@ -89,8 +91,8 @@ def ct_teacher_decay(n: int, s0: int = 2, mu0: float = 0.9) -> float:
     :math:`N(k) - 1`; the two differ only in how fast :math:`\mu` approaches 1.)
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"N must be an integer >= 2, got {n!r}")
+        raise ConfigError(f"N must be an integer >= 2, got {n!r}")
     if not 0 < mu0 < 1:
-        raise ValueError(f"mu0 must lie in (0, 1), got {mu0!r}")
+        raise ConfigError(f"mu0 must lie in (0, 1), got {mu0!r}")
     return math.exp(s0 * math.log(mu0) / n)
 

@@ -8,6 +8,8 @@ from typing import Literal
 
 import torch
 
+from concord.errors import ConfigError
+
 __all__ = ["SYNC_MODES", "rewound_rng", "rng_devices"]
 
 #: ``device``: rewind the generator of the device the model runs on (and the CPU's);
@@ -21,7 +23,7 @@ def rng_devices(device: torch.device, mode: Literal["device", "cpu", "none"] = "
     """The ``(devices, device_type)`` that :func:`torch.random.fork_rng` must fork so that the
     dropout of a model on ``device`` is replayed (the CPU generator is always forked)."""
     if mode not in SYNC_MODES:
-        raise ValueError(f"dropout_sync must be one of {list(SYNC_MODES)}, got {mode!r}")
+        raise ConfigError(f"dropout_sync must be one of {list(SYNC_MODES)}, got {mode!r}")
     device = torch.device(device)
     if mode == "cpu" or device.type == "cpu":
         return [], None

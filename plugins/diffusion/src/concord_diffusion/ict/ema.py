@@ -9,6 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from concord.errors import ConfigError, InputError
+
 __all__ = ["EMA"]
 
 
@@ -35,11 +37,11 @@ class EMA:
     def update(self, model: nn.Module, decay: float) -> None:
         """One step of the average with rate ``decay`` (:math:`\\mu \\in [0, 1]`; 0 copies the model)."""
         if not (isinstance(decay, (int, float)) and math.isfinite(decay)) or not 0.0 <= decay <= 1.0:
-            raise ValueError(f"the EMA decay must lie in [0, 1], got {decay!r}")
+            raise ConfigError(f"the EMA decay must lie in [0, 1], got {decay!r}")
         mine = list(self.module.parameters())
         theirs = [p.detach() for p in model.parameters()]
         if len(mine) != len(theirs):
-            raise ValueError("the EMA copy and the model have different parameters")
+            raise InputError("the EMA copy and the model have different parameters")
         if decay < 1.0:
             torch._foreach_lerp_(mine, theirs, 1.0 - decay)
         for b_ema, b in zip(self.module.buffers(), model.buffers()):

@@ -7,20 +7,22 @@ import math
 import torch
 from torch import Tensor
 
+from concord.errors import ConfigError
+
 __all__ = ["check_noise_range", "karras_sigmas"]
 
 
 def check_noise_range(sigma_min: float, sigma_max: float, rho: float) -> None:
-    """``0 < sigma_min < sigma_max`` (finite) and ``rho > 0``, else a ``ValueError`` naming the values."""
+    """``0 < sigma_min < sigma_max`` (finite) and ``rho > 0``, else a ``ConfigError`` naming the values."""
     for name, value in (("sigma_min", sigma_min), ("sigma_max", sigma_max), ("rho", rho)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number, got {value!r}")
+            raise ConfigError(f"{name} must be a finite number, got {value!r}")
     if sigma_min <= 0:
-        raise ValueError(f"sigma_min must be > 0, got {sigma_min!r}")
+        raise ConfigError(f"sigma_min must be > 0, got {sigma_min!r}")
     if sigma_min >= sigma_max:
-        raise ValueError(f"sigma_min must be < sigma_max, got sigma_min={sigma_min!r} >= sigma_max={sigma_max!r}")
+        raise ConfigError(f"sigma_min must be < sigma_max, got sigma_min={sigma_min!r} >= sigma_max={sigma_max!r}")
     if rho <= 0:
-        raise ValueError(f"rho must be > 0, got {rho!r}")
+        raise ConfigError(f"rho must be > 0, got {rho!r}")
 
 
 def karras_sigmas(
@@ -49,7 +51,7 @@ def karras_sigmas(
         ``(N,)`` float64, ``sigmas[0] == sigma_min < ... < sigmas[-1] == sigma_max``.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"the number of noise levels must be an integer >= 2, got {n!r}")
+        raise ConfigError(f"the number of noise levels must be an integer >= 2, got {n!r}")
     check_noise_range(sigma_min, sigma_max, rho)
     ramp = torch.arange(n, dtype=torch.float64) / (n - 1)
     lo, hi = sigma_min ** (1.0 / rho), sigma_max ** (1.0 / rho)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from concord.errors import InputError
+
 __all__ = ["ict_weighting", "uniform_weighting"]
 
 
@@ -23,7 +25,7 @@ def ict_weighting(sigmas: Tensor) -> Tensor:
     """
     gaps = sigmas[1:].to(torch.float64) - sigmas[:-1].to(torch.float64)
     if sigmas.dim() != 1 or gaps.numel() == 0 or not bool((gaps > 0).all()):
-        raise ValueError("sigmas must be a strictly ascending 1-D grid of at least 2 levels")
+        raise InputError("sigmas must be a strictly ascending 1-D grid of at least 2 levels")
     return 1.0 / gaps
 
 
@@ -31,5 +33,5 @@ def uniform_weighting(sigmas: Tensor) -> Tensor:
     r""":math:`\lambda(\sigma_i) = 1`, the original consistency training's (Song et al. 2023,
     `Consistency Models <https://arxiv.org/abs/2303.01469>`_, App. C)."""
     if sigmas.dim() != 1 or sigmas.shape[0] < 2:
-        raise ValueError("sigmas must be a 1-D grid of at least 2 levels")
+        raise InputError("sigmas must be a 1-D grid of at least 2 levels")
     return torch.ones(sigmas.shape[0] - 1, dtype=torch.float64)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from concord.errors import InputError
 from concord_diffusion.ict.dropout_sync import rewound_rng
 from concord_diffusion.ict.recipe import Grid, Recipe
 from concord_diffusion.ict.step_distribution import sample_steps
@@ -18,7 +19,7 @@ class StepDraw:
 
     def __init__(self, indices: Tensor, noise: Tensor) -> None:
         if indices.shape[0] != noise.shape[0]:
-            raise ValueError(f"{indices.shape[0]} interval indices for {noise.shape[0]} noise samples")
+            raise InputError(f"{indices.shape[0]} interval indices for {noise.shape[0]} noise samples")
         self.indices = indices
         self.noise = noise
 
@@ -70,7 +71,7 @@ class ConsistencyTraining:
             grid: the current :class:`~concord_diffusion.ict.recipe.Grid`.
         """
         if draw.noise.shape != x.shape:
-            raise ValueError(f"noise of shape {tuple(draw.noise.shape)} for images of shape {tuple(x.shape)}")
+            raise InputError(f"noise of shape {tuple(draw.noise.shape)} for images of shape {tuple(x.shape)}")
         device = x.device
         idx = draw.indices.to(device)
         sigmas = grid.sigmas.to(device)

@@ -9,6 +9,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from concord.errors import ConfigError
+
 __all__ = ["KINDS", "Parameterization"]
 
 #: ``ict``: the paper's (and diffusers' ``CMStochasticIterativeScheduler``'s);
@@ -62,11 +64,11 @@ class Parameterization:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.sigma_data, (int, float)) and math.isfinite(self.sigma_data)) or self.sigma_data <= 0:
-            raise ValueError(f"sigma_data must be finite and > 0, got {self.sigma_data!r}")
+            raise ConfigError(f"sigma_data must be finite and > 0, got {self.sigma_data!r}")
         if not (isinstance(self.sigma_min, (int, float)) and math.isfinite(self.sigma_min)) or self.sigma_min <= 0:
-            raise ValueError(f"sigma_min must be finite and > 0, got {self.sigma_min!r}")
+            raise ConfigError(f"sigma_min must be finite and > 0, got {self.sigma_min!r}")
         if self.kind not in KINDS:
-            raise ValueError(f"parameterization must be one of {list(KINDS)}, got {self.kind!r}")
+            raise ConfigError(f"parameterization must be one of {list(KINDS)}, got {self.kind!r}")
 
     def c_skip(self, sigma: Tensor) -> Tensor:
         sd2 = self.sigma_data**2

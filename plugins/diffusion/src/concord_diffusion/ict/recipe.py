@@ -8,6 +8,7 @@ from typing import Literal
 
 from torch import Tensor
 
+from concord.errors import ConfigError
 from concord_diffusion.ict.curriculum import (
     check_curriculum,
     ct_discretization,
@@ -92,17 +93,17 @@ class Recipe:
         Parameterization(self.sigma_min, self.sigma_data, self.parameterization)  # validates
         check_curriculum(self.s0, self.s1)
         if self.total_steps is not None and (isinstance(self.total_steps, bool) or self.total_steps < 1):
-            raise ValueError(f"total_steps must be null or an integer >= 1, got {self.total_steps!r}")
+            raise ConfigError(f"total_steps must be null or an integer >= 1, got {self.total_steps!r}")
         if self.p_std <= 0:
-            raise ValueError(f"p_std must be > 0, got {self.p_std!r}")
+            raise ConfigError(f"p_std must be > 0, got {self.p_std!r}")
         if not 0 < self.mu0 < 1:
-            raise ValueError(f"mu0 must lie in (0, 1), got {self.mu0!r}")
+            raise ConfigError(f"mu0 must lie in (0, 1), got {self.mu0!r}")
         choices = {"parameterization": KINDS, "curriculum": ("ict", "ct"),
                    "step_distribution": ("lognormal", "uniform"), "weighting": ("ict", "uniform"),
                    "teacher": ("student", "ema"), "dropout_sync": SYNC_MODES}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
+                raise ConfigError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
 
     @classmethod
     def original_ct(cls, **changes: object) -> Recipe:

@@ -7,6 +7,8 @@ import math
 import torch
 from torch import Tensor
 
+from concord.errors import ConfigError, InputError
+
 __all__ = ["lognormal_step_probabilities", "sample_steps", "uniform_step_probabilities"]
 
 
@@ -35,14 +37,14 @@ def lognormal_step_probabilities(sigmas: Tensor, *, p_mean: float = -1.1, p_std:
     """
     _check_grid(sigmas)
     if not math.isfinite(p_mean):
-        raise ValueError(f"p_mean must be finite, got {p_mean!r}")
+        raise ConfigError(f"p_mean must be finite, got {p_mean!r}")
     if not math.isfinite(p_std) or p_std <= 0:
-        raise ValueError(f"p_std must be finite and > 0, got {p_std!r}")
+        raise ConfigError(f"p_std must be finite and > 0, got {p_std!r}")
     z = (torch.log(sigmas.to(torch.float64)) - p_mean) / (math.sqrt(2.0) * p_std)
     mass = torch.special.erf(z[1:]) - torch.special.erf(z[:-1])
     total = mass.sum()
     if not bool(total > 0):
-        raise ValueError("the lognormal puts no mass on the grid (every interval underflows); check p_mean / p_std")
+        raise ConfigError("the lognormal puts no mass on the grid (every interval underflows); check p_mean / p_std")
     return mass / total
 
 
@@ -61,6 +63,6 @@ def sample_steps(probabilities: Tensor, n: int, generator: torch.Generator) -> T
 
 def _check_grid(sigmas: Tensor) -> None:
     if sigmas.dim() != 1 or sigmas.shape[0] < 2:
-        raise ValueError(f"sigmas must be a 1-D grid of at least 2 levels, got shape {tuple(sigmas.shape)}")
+        raise InputError(f"sigmas must be a 1-D grid of at least 2 levels, got shape {tuple(sigmas.shape)}")
     if not bool((sigmas[1:] > sigmas[:-1]).all()) or not bool((sigmas > 0).all()):
-        raise ValueError("sigmas must be positive and strictly ascending")
+        raise InputError("sigmas must be positive and strictly ascending")

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from concord.errors import ConfigError, DataError
 from concord_diffusion.ict.consistency_function import ConsistencyFunction
 from concord_diffusion.ict.parameterization import Parameterization
 
@@ -34,7 +35,7 @@ def make_scheduler(
     from diffusers import CMStochasticIterativeScheduler
 
     if num_train_timesteps < 2:
-        raise ValueError(f"num_train_timesteps must be >= 2, got {num_train_timesteps}")
+        raise ConfigError(f"num_train_timesteps must be >= 2, got {num_train_timesteps}")
     return CMStochasticIterativeScheduler(
         num_train_timesteps=int(num_train_timesteps), sigma_min=float(sigma_min),
         sigma_max=float(sigma_max), sigma_data=float(sigma_data), rho=float(rho),
@@ -74,7 +75,7 @@ def load_pipeline(folder: str | Path):
 
     folder = Path(folder)
     if not (folder / "model_index.json").is_file():
-        raise FileNotFoundError(f"{str(folder)!r} is not a diffusers pipeline folder (no model_index.json)")
+        raise DataError(f"{str(folder)!r} is not a diffusers pipeline folder (no model_index.json)")
     return ConsistencyModelPipeline.from_pretrained(folder, local_files_only=True)
 
 
@@ -91,7 +92,7 @@ def pipeline_sigmas(scheduler, steps: int) -> list[float]:
     import copy
 
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        raise ConfigError(f"steps must be an integer >= 1, got {steps!r}")
     s = copy.deepcopy(scheduler)
     s.set_timesteps(steps)
     return [float(v) for v in torch.as_tensor(s.sigmas)[:-1]]

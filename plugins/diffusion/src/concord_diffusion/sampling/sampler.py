@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from concord.errors import InputError
+
 __all__ = ["consistency_sample"]
 
 
@@ -50,11 +52,11 @@ def consistency_sample(
     """
     levels = [float(s) for s in sigmas]
     if not levels:
-        raise ValueError("sampling needs at least one noise level")
+        raise InputError("sampling needs at least one noise level")
     if any(not math.isfinite(s) or s < sigma_min for s in levels):
-        raise ValueError(f"every sampling level must be finite and >= sigma_min={sigma_min}, got {levels}")
+        raise InputError(f"every sampling level must be finite and >= sigma_min={sigma_min}, got {levels}")
     if any(b >= a for a, b in itertools.pairwise(levels)):
-        raise ValueError(f"sampling levels must be strictly descending, got {levels}")
+        raise InputError(f"sampling levels must be strictly descending, got {levels}")
     was_training = fn.training
     fn.eval()
     try:
