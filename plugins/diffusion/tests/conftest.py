@@ -57,3 +57,31 @@ def make_unet():
 def digits():
     """``digits(n=None, size=8)``: scikit-learn's digits as uint8 images and labels."""
     return digits_images
+
+
+TINY_CONFIG = """\
+data: {{root: {root}, pad_to: null}}
+model: {{sample_size: 8, in_channels: 1, out_channels: 1, block_out_channels: [8, 16], layers_per_block: 1,
+        down_block_types: [DownBlock2D, DownBlock2D], up_block_types: [UpBlock2D, UpBlock2D],
+        norm_num_groups: 4, attention_head_dim: 4, dropout: 0.1}}
+train: {{steps: 8, batch_size: 16, log_every: 1, checkpoint_every: 4, sample_every: 4, threads: 1, device: cpu}}
+eval: {{enabled: false, n_samples: 64, classifier_epochs: 2, cache_dir: {cache}, batch_size: 64}}
+"""
+
+
+@pytest.fixture
+def tiny_run(tmp_path):
+    """``(config path, data folder)``: the digits as ``{train,test}_{images,labels}.npy`` and a
+    YAML config of an 8x8 UNet, 8 steps, evaluation off."""
+    import numpy as np
+
+    x, y = digits_images()
+    data = tmp_path / "digits"
+    data.mkdir()
+    np.save(data / "train_images.npy", x[:1400, 0].numpy())
+    np.save(data / "train_labels.npy", y[:1400].numpy())
+    np.save(data / "test_images.npy", x[1400:, 0].numpy())
+    np.save(data / "test_labels.npy", y[1400:].numpy())
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(TINY_CONFIG.format(root=data, cache=tmp_path / "cache"))
+    return cfg, data
