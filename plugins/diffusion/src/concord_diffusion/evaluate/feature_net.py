@@ -27,10 +27,10 @@ class FeatureClassifier(nn.Module):
     Args:
         in_channels: image channels.
         num_classes: classes of the labels it learns.
-        width: channels of the first block (default: ``32``; then 2x, 4x).
+        width: channels of the first block (default: ``16``; then 2x, 4x).
     """
 
-    def __init__(self, in_channels: int, num_classes: int, width: int = 32) -> None:
+    def __init__(self, in_channels: int, num_classes: int, width: int = 16) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         c = in_channels
@@ -110,10 +110,10 @@ def cached_feature_net(
     labels: Tensor,
     cache_dir: str | Path | None,
     *,
-    epochs: int = 3,
+    epochs: int = 2,
     batch_size: int = 128,
     seed: int = 0,
-    width: int = 32,
+    width: int = 16,
 ) -> TrainedFeatureNet:
     """Train :class:`FeatureClassifier` on ``(images, labels)`` -- or load it from ``cache_dir``
     when the same data, architecture and recipe were trained before.
@@ -127,7 +127,7 @@ def cached_feature_net(
         images: ``(N, C, H, W)`` uint8 training images (as the consistency model sees them).
         labels: ``(N,)`` integer class labels.
         cache_dir: where to keep trained nets (``None``: train, do not cache).
-        epochs, batch_size, seed, width: the training recipe (defaults: 3, 128, 0, 32).
+        epochs, batch_size, seed, width: the training recipe (defaults: 2, 128, 0, 16).
     """
     from concord.run import load_checkpoint, save_checkpoint
 

@@ -43,7 +43,7 @@ def _user_network(spec: str) -> nn.Module:
 
 
 def feature_network(spec: str | None, images: Tensor, labels: Tensor | None, *, cache_dir: str | Path | None,
-                    epochs: int, seed: int) -> tuple[Callable[[Tensor], Tensor], dict[str, Any]]:
+                    epochs: int, seed: int, width: int = 16) -> tuple[Callable[[Tensor], Tensor], dict[str, Any]]:
     """The feature function and what the report says about it.
 
     ``spec`` ``None``: the built-in :class:`~concord_diffusion.evaluate.feature_net.FeatureClassifier`
@@ -58,7 +58,7 @@ def feature_network(spec: str | None, images: Tensor, labels: Tensor | None, *, 
         raise DataError("the built-in feature network learns the class labels, and this data set has none: "
                         "give eval.feature_net='package.module:factory' (your own network), or set eval.enabled=false")
     trained = cached_feature_net(images, labels, cache_dir if cache_dir is not None else default_cache_dir(),
-                                 epochs=epochs, seed=seed)
+                                 epochs=epochs, seed=seed, width=width)
     return trained, {"feature_net": "built-in classifier", "feature_net_accuracy": trained.accuracy,
                      "feature_net_cached": trained.cached}
 

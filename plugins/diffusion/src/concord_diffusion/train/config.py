@@ -150,7 +150,9 @@ class EvalConfig:
     #: ``"package.module:factory"`` names a callable returning a module mapping (N, C, H, W)
     #: images in [-1, 1] to (N, D) features
     feature_net: str | None = None
-    classifier_epochs: int = 3
+    classifier_epochs: int = 2
+    #: channels of the built-in classifier's first block (then 2x, 4x)
+    classifier_width: int = 16
     #: where trained classifiers are kept (``null``: $CONCORD_CACHE/diffusion, else ~/.cache/concord/diffusion)
     cache_dir: str | None = None
     #: k of the k-NN balls of precision / recall (Kynkäänniemi et al.: 3)
@@ -160,6 +162,8 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if self.n_samples < 2 or self.k < 1 or self.batch_size < 1 or self.classifier_epochs < 1:
             raise ConfigError("eval.n_samples must be >= 2; eval.k, eval.batch_size, eval.classifier_epochs >= 1")
+        if self.classifier_width < 8 or self.classifier_width % 8:
+            raise ConfigError(f"eval.classifier_width must be a multiple of 8 (GroupNorm of 8 groups), got {self.classifier_width}")
         if self.feature_net is not None and ":" not in self.feature_net:
             raise ConfigError(f"eval.feature_net must look like 'package.module:factory', got {self.feature_net!r}")
 

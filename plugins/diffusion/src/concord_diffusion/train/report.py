@@ -48,7 +48,7 @@ def build_report(run: Run[DiffusionRunConfig], trained: TrainedModel) -> dict[st
                         "set eval.reference=train")
     reference = reference.padded(cfg.data.pad_to)
     features, about = feature_network(ev.feature_net, data.images, data.labels, cache_dir=ev.cache_dir,
-                                      epochs=ev.classifier_epochs, seed=cfg.seed)
+                                      epochs=ev.classifier_epochs, seed=cfg.seed, width=ev.classifier_width)
     report.update(about)
     device = run.device
     say(f"evaluating: {ev.n_samples} samples per sampler against {len(reference)} {ev.reference} images")
