@@ -23,6 +23,8 @@ from concord_diffusion.sampling import (
 @pytest.fixture
 def saved(tmp_path, make_unet):
     unet = make_unet(seed=3)
+    with torch.no_grad():  # outputs well beyond [-1, 1], so the clamp of each step matters
+        unet.conv_out.weight.mul_(40)
     folder = save_pipeline(unet, make_scheduler(num_train_timesteps=21), tmp_path / "pipeline")
     return unet, folder
 
@@ -43,7 +45,9 @@ def test_pipeline_sample_equals_the_plugins(saved, steps):
     noise = torch.randn((5, 1, 8, 8), generator=g)
     f = ConsistencyFunction(unet, Parameterization(0.002, 0.5))
     ours = consistency_sample(f, noise, pipeline_sigmas(pipe.scheduler, steps), generator=g)
-    torch.testing.assert_close((ours / 2 + 0.5).clamp(0, 1), images, rtol=0, atol=2e-6)
+    # float32 rounding of outputs ~40 before the clamp: a few 1e-6; every wrong formula is O(1)
+    torch.testing.assert_close((ours / 2 + 0.5).clamp(0, 1), images, rtol=0, atol=2e-5)
+    assert 0.05 < float((ours.abs() == 1).float().mean()) < 0.95  # clamped pixels are part of the test
     if steps == 2:
         one = consistency_sample(f, noise, pipeline_sigmas(pipe.scheduler, 1))
         assert not torch.allclose(one, ours, atol=1e-3)
