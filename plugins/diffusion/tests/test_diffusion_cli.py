@@ -30,7 +30,7 @@ def test_end_to_end_report_pipeline_and_sample(tiny_run, tmp_path, capsys):
 
     cfg, _ = tiny_run
     out = tmp_path / "run"
-    assert _train(cfg, out, "eval.enabled=true", "eval.n_samples=64") == 0
+    assert _train(cfg, out, "eval.enabled=true", "eval.n_samples=64", "eval.classifier_width=8") == 0
     report = json.loads((out / "report.json").read_text())
     for key in ("fd_1step", "fd_2step", "precision_1step", "recall_1step"):
         assert math.isfinite(report[key]), key
