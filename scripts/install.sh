@@ -32,6 +32,12 @@ pipi() {
 }
 
 pipi torch==2.13.0 "setuptools==80.9.0" wheel
+# the core was distributed as `concord` before it became `concord-core` (PyPI's `concord` is an
+# unrelated project): an old editable install of this checkout would declare every core
+# component a second time
+if "$py" -m pip show concord 2>/dev/null | grep -q "^Editable project location: $root/core$"; then
+  "$py" -m pip uninstall -y -q concord
+fi
 core_extras="examples"
 [ -n "$extra" ] && core_extras="examples,test"
 pipi --no-build-isolation -e "$root/core[$core_extras]"
@@ -48,5 +54,9 @@ for plugin in "$root"/plugins/*/; do
     pipi --no-build-isolation -e "${plugin%/}"
   fi
 done
+if [ -n "$extra" ]; then
+  # a third party's own distribution with a concord.losses entry point (tests/test_third_party.py)
+  pipi --no-build-isolation -e "$root/tests/thirdparty"
+fi
 "$py" -m pip check --disable-pip-version-check >/dev/null || "$py" -m pip check --disable-pip-version-check
 echo "concord environment ready: $venv"

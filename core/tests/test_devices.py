@@ -14,7 +14,7 @@ def test_spellings():
     for ok in ("cpu", "cuda", "cuda:1", "auto"):
         assert check_device("train.device", ok) == ok
     for bad in ("gpu", "cuda:", "cuda:x", "CPU", 0):
-        with pytest.raises(DeviceError, match="train.device must be one of auto, cpu, cuda or cuda:N"):
+        with pytest.raises(DeviceError, match=r"train.device must be one of auto, cpu, cuda or cuda:N"):
             check_device("train.device", bad)
 
 

@@ -14,7 +14,9 @@ class                      raised for                                     also a
                            unknown components, unusable ``--resume``
 :class:`UnknownComponentError`  no installed component of that name       ``ConfigError``,
                                                                           ``LookupError``
-:class:`DataError`         missing, incomplete or malformed data sets     ``ValueError``
+:class:`DataError`         incomplete or malformed data sets              ``ValueError``
+:class:`DataNotFoundError` a data set or file that is not where the       ``DataError``,
+                           config says                                    ``FileNotFoundError``
 :class:`InputError`        bad tensors at a component's boundary          ``ValueError``
                            (shape, dtype, NaN, empty positives)
 :class:`CheckpointError`   missing, truncated, corrupt or foreign         ``RuntimeError``
@@ -33,6 +35,7 @@ __all__ = [
     "ComponentConflictError",
     "ConfigError",
     "DataError",
+    "DataNotFoundError",
     "DeviceError",
     "InputError",
     "PluginImportError",
@@ -60,6 +63,11 @@ class DeviceError(ConfigError):
 
 class DataError(UserError, ValueError):
     """A data set is missing, incomplete, or not in the format its reader expects."""
+
+
+class DataNotFoundError(DataError, FileNotFoundError):
+    """A data set (or one of its files) is not where the configuration says; the message names
+    the files expected, where, and how to obtain them."""
 
 
 class InputError(UserError, ValueError):

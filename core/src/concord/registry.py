@@ -54,7 +54,7 @@ GROUPS: tuple[str, ...] = ("losses", "samplers", "augmentations", "commands")
 _PREFIX = "concord."
 _SINGULAR = {"losses": "loss", "samplers": "sampler", "augmentations": "augmentation", "commands": "command"}
 
-Status = Literal["ok", "broken", "missing-dependency", "conflict"]
+Status = Literal["ok", "unchecked", "broken", "missing-dependency", "conflict"]
 
 
 @dataclass(frozen=True)

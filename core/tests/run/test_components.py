@@ -45,7 +45,9 @@ def test_unknown_name_and_option_are_config_errors_at_load(tmp_path):
     with pytest.raises(ConfigError, match="'gather' is set by the trainer"):
         load_config(Cfg, None, ["loss.gather=true"])
     with pytest.raises(ConfigError, match="needs a 'name'"):
-        load_config(Cfg, None, ["loss={temperature: 0.1}"])
+        load_config(Cfg, None, ["views=[{std: 0.1}]"])
+    # without a name, a spec gives options of the default component
+    assert load_config(Cfg, None, ["loss={temperature: 0.1}"]).loss == {"name": "nt_xent", "temperature": 0.1}
 
 
 def test_renaming_starts_the_new_component_from_its_own_defaults(tmp_path):

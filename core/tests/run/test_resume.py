@@ -96,7 +96,7 @@ def test_a_budget_below_what_is_done_or_a_fixed_budget_is_refused(tmp_path):
     KILL_AT[:] = [3]
     with pytest.raises(KeyboardInterrupt):
         _train(out, "train.epochs=5")
-    with pytest.raises(ConfigError, match="its checkpoint is after 3 epochs; pass train.epochs >= 3"):
+    with pytest.raises(ConfigError, match=r"its checkpoint is after 3 epochs; pass train.epochs >= 3"):
         _train(out, "train.epochs=2", resume=True)
     out2 = tmp_path / "fixed"
     _train(out2, "extendable=false")
@@ -123,7 +123,7 @@ def test_resume_cuts_metrics_back_to_the_checkpoint(tmp_path):
     # simulate a kill after epoch 3 was logged but before its checkpoint: rewind last.pt
     from concord.run import load_checkpoint_progress, save_checkpoint
 
-    state, progress = load_checkpoint_progress(out / "checkpoints" / "last.pt")
+    _, progress = load_checkpoint_progress(out / "checkpoints" / "last.pt")
     assert progress["metrics_rows"] == 5
     rewound = Progress(unit="epoch", done=3, budget=5, metrics_rows=3)
     save_checkpoint({"epoch": 2, "total": torch.tensor(6.0)}, out / "checkpoints" / "last.pt",
@@ -135,7 +135,7 @@ def test_resume_cuts_metrics_back_to_the_checkpoint(tmp_path):
 
 
 def test_resume_of_a_folder_without_a_run_is_an_error(tmp_path):
-    with pytest.raises(ConfigError, match="there is no run in .*typo.* to resume"):
+    with pytest.raises(ConfigError, match=r"there is no run in .*typo.* to resume"):
         _train(tmp_path / "typo", resume=True)
     assert not (tmp_path / "typo").exists()
 

@@ -147,7 +147,7 @@ def test_progress_is_saved_with_the_metric_rows_it_has_seen(tmp_path):
     state, progress = load_checkpoint_progress(run.checkpoint_dir / "last.pt")
     assert state == {"a": 1}
     assert progress == {"unit": "step", "done": 20, "budget": 100, "finished": False,
-                        "extendable": True, "metrics_rows": 2}
+                        "extendable": True, "metrics_rows": 2, "reason": ""}
     run.mark_finished()
     assert load_checkpoint_progress(run.checkpoint_dir / "last.pt")[1]["finished"] is True
 

@@ -8,7 +8,8 @@ component's keyword arguments. In YAML::
       name: mylab.triplet_nce     # any installed concord.losses entry point
       temperature: 0.2
 
-or on the command line ``--set loss.name=mylab.triplet_nce --set loss.temperature=0.2``.
+or on the command line ``--set loss.name=mylab.triplet_nce --set loss.temperature=0.2``. A
+spec without ``name`` gives options of the default component (``loss: {temperature: 0.2}``).
 Declare such a field in a plugin's config dataclass with :func:`component_field`; then
 :func:`concord.run.load_config` checks it like every other key, at load time: the name must be
 installed (unknown names list the known ones, with a close match), the options must be

@@ -226,6 +226,8 @@ def _check_component(f: dataclasses.Field, value: Any, where: str) -> Any:
         return [validate_component(meta[COMPONENT_KEY], v, where=f"{where}[{i}]", **opts)
                 for i, v in enumerate(value)]
     default_name = default.get("name") if isinstance(default, Mapping) else None
+    if isinstance(value, Mapping) and "name" not in value and isinstance(default, Mapping):
+        value = {**default, **value}  # options of the default component, like any other section
     return validate_component(meta[COMPONENT_KEY], value, where=where, default_name=default_name, **opts)
 
 
@@ -282,14 +284,48 @@ def load_config(
 ) -> T:
     """Read ``path`` (YAML; ``None``: defaults only), apply ``overrides``, build ``schema``.
 
-    The file is resolved against the defaults first (a section given in the file replaces only
-    the keys it names; a ``dict`` field such as a loss's options is replaced whole), then each
-    override sets one key of that resolved config -- so ``--set loss.temperature=0.5`` keeps
-    the loss's name and other options, while ``--set loss.name=other`` starts ``other`` with
-    its own defaults (see :mod:`concord.run.components`).
+    Each override sets one key of the file's data, and the result is built on the defaults: a
+    section given in the file or by ``--set`` replaces only the keys it names, so
+    ``--set loss.temperature=0.5`` keeps the loss's name and other options, and
+    ``--set method.name=duorec`` lets fields that follow the method (a plugin's default loss,
+    say) follow it too. ``--set loss.name=other`` starts ``other`` with its own defaults (see
+    :mod:`concord.run.components`). A plain ``dict`` field given in the file is taken whole.
     """
     data = read_yaml(path) if path is not None else {}
-    resolved = config_to_dict(config_from_dict(schema, data))
-    resolved = _restart_renamed_components(schema, resolved, overrides)
-    return config_from_dict(schema, apply_overrides(resolved, overrides))
+    data = _restart_renamed_components(schema, data, overrides)
+    data = _seed_dict_fields(schema, data, overrides)
+    return config_from_dict(schema, apply_overrides(data, overrides))
 
+
+def _seed_dict_fields(schema: type, data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """An override inside a plain ``dict`` field the file does not give (``--set
+    data.generated.num_nodes=50``) changes that key of the field's default, not the whole dict.
+    (Component fields merge with their default component instead: see ``_check_component``.)"""
+    import copy
+
+    out = copy.deepcopy(data)
+    for item in overrides:
+        path = item.partition("=")[0].strip().split(".")
+        if len(path) < 2:
+            continue
+        tp: Any = schema
+        node: Any = out
+        for part in path[:-2]:  # walk the dataclass sections down to the field's parent
+            hint = get_type_hints(tp).get(part) if _is_dataclass_type(tp) else None
+            if not _is_dataclass_type(hint) or not isinstance(node.get(part, {}), dict):
+                node = None
+                break
+            node, tp = node.setdefault(part, {}), hint
+        if node is None or not _is_dataclass_type(tp):
+            continue
+        name = path[-2]
+        f = {f.name: f for f in dataclasses.fields(tp)}.get(name)
+        hint = get_type_hints(tp).get(name)
+        is_dict = get_origin(hint) in (dict, Mapping) or hint is dict
+        if (f is None or not is_dict or name in node or COMPONENT_KEY in f.metadata
+                or f.default_factory is dataclasses.MISSING):
+            continue
+        default = f.default_factory()
+        if isinstance(default, dict):
+            node[name] = copy.deepcopy(default)
+    return out

@@ -41,6 +41,7 @@ class Progress:
         finished: the run completed and wrote its report.
         extendable: a raised budget may continue the run from this checkpoint.
         metrics_rows: lines of ``metrics.jsonl`` that belong to this checkpoint.
+        reason: why the run is not extendable, for the refusal (``"it stopped early"``).
     """
 
     unit: str
@@ -49,6 +50,7 @@ class Progress:
     finished: bool = False
     extendable: bool = True
     metrics_rows: int = 0
+    reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,7 +65,7 @@ class Progress:
         try:
             return cls(unit=str(data["unit"]), done=int(data["done"]), budget=int(data["budget"]),
                        finished=bool(data["finished"]), extendable=bool(data["extendable"]),
-                       metrics_rows=int(data["metrics_rows"]))
+                       metrics_rows=int(data["metrics_rows"]), reason=str(data.get("reason", "")))
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"checkpoint {str(path)!r} has malformed run progress: {exc}") from None
 
@@ -75,10 +77,11 @@ def plan_resume(progress: Progress, budget_key: str, budget: int, folder: Path |
     """The message for continuing ``folder`` under the new ``budget``, or a
     :class:`~concord.errors.ConfigError` saying why it cannot continue."""
     unit, done = progress.unit, progress.done
+    why = f" ({progress.reason})" if progress.reason else ""
     if budget != progress.budget and not progress.extendable:
         raise ConfigError(
             f"cannot resume {str(folder)!r} with {budget_key}={budget}: this run "
-            f"({budget_key}={progress.budget}) cannot change its budget once started; "
+            f"({budget_key}={progress.budget}) cannot change its budget once started{why}; "
             f"start a new run with --output to train with {budget_key}={budget}"
         )
     if budget < done:
@@ -94,8 +97,8 @@ def plan_resume(progress: Progress, budget_key: str, budget: int, folder: Path |
             )
         if not progress.extendable:
             raise ConfigError(
-                f"{str(folder)!r} finished and this trainer cannot extend a finished run; start a "
-                f"new run with --output to train with {budget_key}={budget}"
+                f"{str(folder)!r} finished and cannot be extended{why}; start a new run with "
+                f"--output to train with {budget_key}={budget}"
             )
         return f"resuming {folder}: it finished after {done} {unit}s, training on to {budget_key}={budget}"
     if budget != progress.budget:

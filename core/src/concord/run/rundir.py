@@ -214,7 +214,7 @@ class RunDir:
         return path
 
     def save_progress(self, state: dict[str, Any], *, done: int, finished: bool = False,
-                      extendable: bool = True) -> Path:
+                      extendable: bool = True, reason: str = "") -> Path:
         """Write ``checkpoints/last.pt``: the trainer's ``state`` after ``done`` epochs / steps,
         with the :class:`~concord.run.resume.Progress` that ``--resume`` reads.
 
@@ -224,6 +224,7 @@ class RunDir:
                 is written).
             extendable: a raised budget may continue from this state (``False``, e.g., once
                 finished repeats were evaluated at the old budget).
+            reason: why it is not extendable, shown when a resume is refused.
         """
         path = self.checkpoint_dir / "last.pt"
         if not self.writer:
@@ -232,7 +233,8 @@ class RunDir:
             raise RuntimeError("RunDir.save_progress needs the run's budget (set by start_run)")
         key, value = self.budget
         progress = Progress(unit=key.rsplit(".", 1)[-1].rstrip("s"), done=int(done), budget=int(value),
-                            finished=finished, extendable=extendable, metrics_rows=self._rows)
+                            finished=finished, extendable=extendable, metrics_rows=self._rows,
+                            reason=reason)
         save_checkpoint(state, path, progress=progress.as_dict())
         return path
 

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from concord.devices import check_device
+from concord.errors import ConfigError
+from concord.run.components import component_field
 from concord.run.config import read_yaml
+from concord.run.data_root import default_data_root
+from concord.run.threads import check_threads
 from concord.validation import check_positive, check_probability
 from concord_graph.evaluate.splits import PROTOCOLS
 from concord_graph.nn.gcn_encoder import ACTIVATIONS
@@ -22,8 +27,13 @@ __all__ = ["MeowRunConfig", "NodeRunConfig", "schema_for"]
 
 @dataclass
 class DataConfig:
-    root: str = "data"
+    #: the folder holding the data sets (default: ``$CONCORD_DATA``, else ``data`` under the
+    #: working directory); see the plugin README for each data set's files
+    root: str = field(default_factory=default_data_root)
     name: str = "Cora"
+    #: Planetoid graphs only: when the raw files are missing, let PyG's ``Planetoid`` download
+    #: them into ``<root>/<Name>/raw`` (needs the network; off by default: nothing downloads)
+    download: bool = False
     normalize_features: bool = True
     #: options of the generated SBM graph (``name: sbm``), see ``concord_graph.data.sbm_graph``
     generated: dict[str, Any] = field(default_factory=dict)
@@ -39,9 +49,9 @@ class EncoderConfig:
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"encoder.activation must be one of {list(ACTIVATIONS)}, got {self.activation!r}")
+            raise ConfigError(f"encoder.activation must be one of {list(ACTIVATIONS)}, got {self.activation!r}")
         if self.num_layers < 1 or self.out_channels < 1 or self.projection_channels < 1:
-            raise ValueError("encoder.num_layers, out_channels and projection_channels must be >= 1")
+            raise ConfigError("encoder.num_layers, out_channels and projection_channels must be >= 1")
 
 
 def _grace_view(edge: float, feature: float) -> list[dict[str, Any]]:
@@ -50,19 +60,11 @@ def _grace_view(edge: float, feature: float) -> list[dict[str, Any]]:
 
 @dataclass
 class AugmentConfig:
-    """Each view is a list of registered augmentations, applied in order (``concord.augment.Compose``)."""
+    """Each view is a list of registered augmentations (``concord.augmentations``, any installed
+    one: ``{name: ..., **options}``), applied in order (``concord.augment.Compose``)."""
 
-    view1: list[dict[str, Any]] = field(default_factory=lambda: _grace_view(0.2, 0.3))
-    view2: list[dict[str, Any]] = field(default_factory=lambda: _grace_view(0.4, 0.4))
-
-
-@dataclass
-class LossConfig:
-    temperature: float = 0.4
-    block_size: int | None = None
-
-    def __post_init__(self) -> None:
-        check_positive("loss.temperature", self.temperature)
+    view1: list[dict[str, Any]] = component_field("augmentations", _grace_view(0.2, 0.3), many=True)
+    view2: list[dict[str, Any]] = component_field("augmentations", _grace_view(0.4, 0.4), many=True)
 
 
 @dataclass
@@ -74,10 +76,10 @@ class POTConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.kappa <= 1.0:
-            raise ValueError(f"pot.kappa must lie in [0, 1], got {self.kappa}")
+            raise ConfigError(f"pot.kappa must lie in [0, 1], got {self.kappa}")
         if self.budget is not None:
             if len(self.budget) != 2:
-                raise ValueError(f"pot.budget needs one rate per view (2), got {self.budget}")
+                raise ConfigError(f"pot.budget needs one rate per view (2), got {self.budget}")
             for b in self.budget:
                 check_probability("pot.budget", b)
 
@@ -96,15 +98,17 @@ class TrainConfig:
     #: CPU threads for torch and scikit-learn (``null``: torch's default); on a shared machine
     #: 1 thread avoids the spin-waiting of oversubscribed thread pools
     threads: int | None = None
+    #: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (:mod:`concord.devices`)
+    device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"train.threads must be >= 1 or null, got {self.threads}")
+        check_threads("train.threads", self.threads)
+        check_device("train.device", self.device)
         if self.epochs < 0 or self.repeats < 1:
-            raise ValueError("train.epochs must be >= 0 and train.repeats >= 1")
+            raise ConfigError("train.epochs must be >= 0 and train.repeats >= 1")
         check_positive("train.lr", self.lr)
         if self.batch_size is not None and self.batch_size < 2:
-            raise ValueError(f"train.batch_size must be >= 2 or null, got {self.batch_size}")
+            raise ConfigError(f"train.batch_size must be >= 2 or null, got {self.batch_size}")
 
 
 @dataclass
@@ -117,9 +121,9 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
-            raise ValueError(f"unknown evaluation protocol {self.protocol!r}; protocols: {list(PROTOCOLS)}")
+            raise ConfigError(f"unknown evaluation protocol {self.protocol!r}; protocols: {list(PROTOCOLS)}")
         if self.splits < 1:
-            raise ValueError("eval.splits must be >= 1")
+            raise ConfigError("eval.splits must be >= 1")
 
 
 @dataclass
@@ -129,7 +133,10 @@ class NodeRunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    loss: LossConfig = field(default_factory=LossConfig)
+    #: the two-view loss on the projections: any registered ``concord.losses`` entry point
+    #: called as ``loss(u, v)``; its other keys are the loss's options (GRACE: NT-Xent, tau 0.4)
+    loss: dict[str, Any] = component_field("losses", {"name": "nt_xent", "temperature": 0.4},
+                                           provided=("gather",))
     pot: POTConfig = field(default_factory=POTConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -137,7 +144,8 @@ class NodeRunConfig:
 
 @dataclass
 class HeteroDataConfig:
-    root: str = "data"
+    #: as ``DataConfig.root``; ``acm`` is the HeCo folder ``<root>/acm`` or ``<root>/hetero/acm``
+    root: str = field(default_factory=default_data_root)
     name: str = "acm"
 
 
@@ -168,9 +176,9 @@ class MeowModelConfig:
         for p in self.edge_mask:
             check_probability("meow.edge_mask", p)
         if len(self.top_k) != len(self.metapaths) or len(self.edge_mask) != len(self.metapaths):
-            raise ValueError("meow.top_k and meow.edge_mask need one entry per meta-path")
+            raise ConfigError("meow.top_k and meow.edge_mask need one entry per meta-path")
         if any(c < 2 for c in self.clusters) or self.cluster_every < 1:
-            raise ValueError("meow.clusters must be >= 2 and meow.cluster_every >= 1")
+            raise ConfigError("meow.clusters must be >= 2 and meow.cluster_every >= 1")
 
 
 @dataclass
@@ -183,12 +191,14 @@ class MeowTrainConfig:
     repeats: int = 1
     #: CPU threads for torch and scikit-learn (``null``: torch's default)
     threads: int | None = None
+    #: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (:mod:`concord.devices`)
+    device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"train.threads must be >= 1 or null, got {self.threads}")
+        check_threads("train.threads", self.threads)
+        check_device("train.device", self.device)
         if self.epochs < 0 or self.repeats < 1 or self.patience < 0:
-            raise ValueError("train.epochs, train.patience must be >= 0 and train.repeats >= 1")
+            raise ConfigError("train.epochs, train.patience must be >= 0 and train.repeats >= 1")
         check_positive("train.lr", self.lr)
 
 
@@ -213,8 +223,8 @@ class MeowRunConfig:
 def schema_for(path: str | Path | None, overrides: list[str]) -> type:
     """The schema a config file asks for through its ``method`` (``--set method=...`` wins)."""
     method = "grace"
-    if path is not None:
-        method = read_yaml(path).get("method", method)
+    data = read_yaml(path) if path is not None else {}
+    method = data.get("method", method)
     for item in overrides:
         key, _, value = item.partition("=")
         if key.strip() == "method":
@@ -222,5 +232,13 @@ def schema_for(path: str | Path | None, overrides: list[str]) -> type:
     if method in ("grace", "gca"):
         return NodeRunConfig
     if method in ("meow", "adameow"):
+        asks_for_loss = "loss" in data or any(o.partition("=")[0].strip().startswith("loss") for o in overrides)
+        if asks_for_loss:
+            raise ConfigError(
+                f"method {method}: the loss is fixed by the method (graph.{method}: meta-path "
+                "InfoNCE with cluster-weighted negatives and prototypes, whose weights come from "
+                "its own k-means), so it takes no loss section; tune it with meow.temperature, "
+                "meow.clusters and meow.proto_weight"
+            )
         return MeowRunConfig
-    raise ValueError(f"unknown method {method!r}; methods: grace, gca, meow, adameow")
+    raise ConfigError(f"unknown method {method!r}; methods: grace, gca, meow, adameow")

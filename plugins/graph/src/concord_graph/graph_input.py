@@ -11,6 +11,8 @@ from torch import Tensor
 from torch_geometric.data import Data, HeteroData
 from torch_geometric.typing import EdgeType
 
+from concord.errors import DataError
+
 __all__ = [
     "check_data",
     "check_edge_index",
@@ -27,19 +29,19 @@ def check_edge_index(name: str, edge_index: Any, num_src: int, num_dst: int | No
     ``[0, num_dst)`` (``num_dst = num_src`` by default)."""
     num_dst = num_src if num_dst is None else num_dst
     if not isinstance(edge_index, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of shape (2, E), got {type(edge_index).__name__}")
+        raise DataError(f"{name} must be a torch.Tensor of shape (2, E), got {type(edge_index).__name__}")
     if edge_index.dim() != 2 or edge_index.shape[0] != 2:
-        raise ValueError(f"{name} must have shape (2, E), got {tuple(edge_index.shape)}")
+        raise DataError(f"{name} must have shape (2, E), got {tuple(edge_index.shape)}")
     if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
-        raise ValueError(f"{name} must hold integer node ids, got dtype {edge_index.dtype}")
+        raise DataError(f"{name} must hold integer node ids, got dtype {edge_index.dtype}")
     if edge_index.numel():
         lo_src, hi_src = int(edge_index[0].min()), int(edge_index[0].max())
         lo_dst, hi_dst = int(edge_index[1].min()), int(edge_index[1].max())
         if lo_src < 0 or lo_dst < 0:
-            raise ValueError(f"{name} holds a negative node id ({min(lo_src, lo_dst)})")
+            raise DataError(f"{name} holds a negative node id ({min(lo_src, lo_dst)})")
         if hi_src >= num_src or hi_dst >= num_dst:
             bad, n = (hi_src, num_src) if hi_src >= num_src else (hi_dst, num_dst)
-            raise ValueError(
+            raise DataError(
                 f"{name} is out of range: it refers to node {bad} but the graph has {n} nodes "
                 f"(valid ids 0..{n - 1})"
             )
@@ -49,35 +51,35 @@ def check_edge_index(name: str, edge_index: Any, num_src: int, num_dst: int | No
 def check_node_features(name: str, x: Any, num_nodes: int | None = None) -> Tensor:
     if not isinstance(x, Tensor) or x.dim() != 2:
         shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"{name} must be a 2-D tensor (num_nodes, num_features), got {shape}")
+        raise DataError(f"{name} must be a 2-D tensor (num_nodes, num_features), got {shape}")
     if not x.is_floating_point():
-        raise ValueError(f"{name} must be floating point, got dtype {x.dtype}")
+        raise DataError(f"{name} must be floating point, got dtype {x.dtype}")
     if num_nodes is not None and x.shape[0] != num_nodes:
-        raise ValueError(f"{name} has {x.shape[0]} rows but the graph has {num_nodes} nodes")
+        raise DataError(f"{name} has {x.shape[0]} rows but the graph has {num_nodes} nodes")
     if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} contains NaN or infinite values")
+        raise DataError(f"{name} contains NaN or infinite values")
     return x
 
 
 def check_data(data: Any, *, need_x: bool = True) -> Data:
     """A homogeneous PyG ``Data`` with (optionally) node features ``x`` and a valid ``edge_index``."""
     if isinstance(data, HeteroData):
-        raise ValueError("expected a homogeneous torch_geometric.data.Data, got HeteroData")
+        raise DataError("expected a homogeneous torch_geometric.data.Data, got HeteroData")
     if not isinstance(data, Data):
-        raise ValueError(f"expected a torch_geometric.data.Data, got {type(data).__name__}")
+        raise DataError(f"expected a torch_geometric.data.Data, got {type(data).__name__}")
     x = data.x if "x" in data else None
     if need_x and x is None:
-        raise ValueError(
+        raise DataError(
             "the graph has no node features `x`; give every node a feature row (for a graph "
             "without features use e.g. one-hot ids: data.x = torch.eye(data.num_nodes))"
         )
     if data.num_nodes is None:
-        raise ValueError("the graph has neither `x` nor `num_nodes`; cannot tell how many nodes it has")
+        raise DataError("the graph has neither `x` nor `num_nodes`; cannot tell how many nodes it has")
     n = int(data.num_nodes)
     if x is not None:
         check_node_features("x", x, n)
     if "edge_index" not in data or data.edge_index is None:
-        raise ValueError("the graph has no `edge_index`")
+        raise DataError("the graph has no `edge_index`")
     check_edge_index("edge_index", data.edge_index, n)
     return data
 
@@ -86,19 +88,19 @@ def check_hetero(data: Any, *, need_x: Iterable[str] = ()) -> HeteroData:
     """A ``HeteroData`` whose edge indices lie inside their node types and whose named node
     types carry features."""
     if not isinstance(data, HeteroData):
-        raise ValueError(f"expected a torch_geometric.data.HeteroData, got {type(data).__name__}")
+        raise DataError(f"expected a torch_geometric.data.HeteroData, got {type(data).__name__}")
     for node_type in need_x:
         if node_type not in data.node_types:
-            raise ValueError(f"node type {node_type!r} is not in the graph; node types: {data.node_types}")
+            raise DataError(f"node type {node_type!r} is not in the graph; node types: {data.node_types}")
         store = data[node_type]
         if "x" not in store:
-            raise ValueError(f"node type {node_type!r} has no features `x`")
+            raise DataError(f"node type {node_type!r} has no features `x`")
         check_node_features(f"{node_type}.x", store.x, store.num_nodes)
     for edge_type in data.edge_types:
         src, _, dst = edge_type
         n_src, n_dst = data[src].num_nodes, data[dst].num_nodes
         if n_src is None or n_dst is None:
-            raise ValueError(f"edge type {edge_type} connects node types without a node count")
+            raise DataError(f"edge type {edge_type} connects node types without a node count")
         check_edge_index(f"edge_index of {edge_type}", data[edge_type].edge_index, n_src, n_dst)
     return data
 
@@ -109,7 +111,7 @@ def check_graph(data: Any, *, need_x: bool = True) -> Data | HeteroData:
     if isinstance(data, HeteroData):
         typed = [t for t in data.node_types if "x" in data[t]]
         if need_x and not typed:
-            raise ValueError("the heterogeneous graph has no node type with features `x`")
+            raise DataError("the heterogeneous graph has no node type with features `x`")
         return check_hetero(data, need_x=typed)
     return check_data(data, need_x=need_x)
 
@@ -123,7 +125,7 @@ def check_edge_types(data: HeteroData, edge_types: Sequence[Sequence[str]] | Non
     for et in edge_types:
         t = tuple(et)
         if len(t) != 3 or t not in data.edge_types:
-            raise ValueError(f"edge type {list(et)} is not in the graph; edge types: {[list(e) for e in data.edge_types]}")
+            raise DataError(f"edge type {list(et)} is not in the graph; edge types: {[list(e) for e in data.edge_types]}")
         out.append(t)
     return out
 

@@ -10,6 +10,7 @@ from torch import Tensor
 from torch_geometric.data import Data, HeteroData
 
 from concord.contract import AugmentationExample, BadInput
+from concord.errors import InputError
 from concord.validation import check_probability
 from concord_graph.augment.examples import example_graph, example_hetero, same_nodes
 from concord_graph.augment.graph_augmentation import GraphAugmentation
@@ -20,13 +21,14 @@ __all__ = ["AddEdges"]
 
 def _random_edges(n_src: int, n_dst: int, count: int, generator: torch.Generator | None,
                   device: torch.device, *, no_self_loops: bool) -> Tensor:
-    src = torch.randint(0, n_src, (count,), generator=generator)
+    # drawn on the CPU (where the generator lives), then moved to the graph's device
+    src = torch.randint(0, n_src, (count,), generator=generator, device="cpu")
     if no_self_loops and n_dst > 1:
         # a uniform target among the n_dst - 1 others: shift past the source
-        dst = torch.randint(0, n_dst - 1, (count,), generator=generator)
+        dst = torch.randint(0, n_dst - 1, (count,), generator=generator, device="cpu")
         dst = dst + (dst >= src).long()
     else:
-        dst = torch.randint(0, n_dst, (count,), generator=generator)
+        dst = torch.randint(0, n_dst, (count,), generator=generator, device="cpu")
     return torch.stack([src, dst]).to(device)
 
 
@@ -60,7 +62,7 @@ class AddEdges(GraphAugmentation):
               same_type: bool) -> Tensor:
         extra = edge_level_keys(store)
         if extra:
-            raise ValueError(
+            raise InputError(
                 f"AddEdges cannot invent values of the edge attribute(s) {extra} of {where} for the "
                 "new edges; delete them first or add edges before attaching them"
             )
@@ -69,7 +71,7 @@ class AddEdges(GraphAugmentation):
         new = _random_edges(n_src, n_dst, count, generator, ei.device, no_self_loops=same_type)
         if self.undirected:
             if not same_type:
-                raise ValueError(f"undirected=True needs an edge type between one node type, got {where}")
+                raise InputError(f"undirected=True needs an edge type between one node type, got {where}")
             new = torch.cat([new, new.flip(0)], dim=1)
         return torch.cat([ei, new.to(ei.dtype)], dim=1)
 

@@ -22,6 +22,8 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import to_undirected
 
+from concord.errors import InputError
+
 __all__ = ["CENTRALITIES", "importance", "node_centrality"]
 
 Centrality = Literal["degree", "pagerank", "eigenvector"]
@@ -54,7 +56,7 @@ def node_centrality(edge_index: Tensor, num_nodes: int, kind: str, *, pagerank_i
         _, vec = eigsh(a.astype(np.float64), k=1, which="LA", v0=np.ones(num_nodes))
         v = np.abs(vec[:, 0])
         return torch.as_tensor(v, dtype=torch.float32, device=edge_index.device)
-    raise ValueError(f"centrality must be one of {list(CENTRALITIES)}, got {kind!r}")
+    raise InputError(f"centrality must be one of {list(CENTRALITIES)}, got {kind!r}")
 
 
 def importance(score: Tensor) -> Tensor:

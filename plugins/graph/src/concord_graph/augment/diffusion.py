@@ -10,6 +10,7 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import GDC
 
 from concord.contract import AugmentationExample, BadInput
+from concord.errors import InputError
 from concord.validation import check_choice, check_positive
 from concord_graph.augment.examples import example_graph, same_nodes
 from concord_graph.augment.graph_augmentation import GraphAugmentation
@@ -50,16 +51,16 @@ class Diffusion(GraphAugmentation):
         self.method = check_choice("method", method, ("ppr", "heat"))
         self.alpha = check_positive("alpha", alpha)
         if not self.alpha < 1:
-            raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+            raise InputError(f"alpha must lie in (0, 1), got {alpha!r}")
         self.t = check_positive("t", t)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be an integer >= 1, got {k!r}")
+            raise InputError(f"k must be an integer >= 1, got {k!r}")
         self.k = k
 
     def augment_data(self, data: Data, generator: torch.Generator | None) -> Data:
         extra = [key for key in edge_level_keys(data) if key != "edge_weight"]
         if extra:
-            raise ValueError(
+            raise InputError(
                 f"Diffusion replaces the edges, so the edge attribute(s) {extra} cannot be carried "
                 "over; delete them first (an `edge_weight` column is used as the edge weights)"
             )

@@ -14,6 +14,7 @@ import torch
 from torch_geometric.data import Data, HeteroData
 
 from concord.augment.base import Augmentation
+from concord.errors import InputError
 from concord_graph.graph_input import check_graph
 
 __all__ = ["GraphAugmentation"]
@@ -36,7 +37,7 @@ class GraphAugmentation(Augmentation):
         raise NotImplementedError  # pragma: no cover - every subclass implements it
 
     def augment_hetero(self, data: HeteroData, generator: torch.Generator | None) -> HeteroData:
-        raise ValueError(
+        raise InputError(
             f"{type(self).__name__} works on homogeneous graphs only; convert with "
             "data.to_homogeneous(), or build a meta-path graph first (concord_graph.hetero)"
         )

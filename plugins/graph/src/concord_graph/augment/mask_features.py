@@ -13,6 +13,7 @@ from torch_geometric.data import Data, HeteroData
 from concord.augment.base import random_uniform
 from concord.augment.feature_mask import FeatureMask
 from concord.contract import AugmentationExample, BadInput
+from concord.errors import InputError
 from concord.validation import check_choice, check_probability
 from concord_graph.augment.examples import example_graph, example_hetero, same_nodes
 from concord_graph.augment.graph_augmentation import GraphAugmentation
@@ -66,7 +67,7 @@ class MaskFeatures(GraphAugmentation):
         types = [t for t in data.node_types if "x" in data[t]] if self.node_types is None else self.node_types
         for t in types:
             if t not in data.node_types or "x" not in data[t]:
-                raise ValueError(f"node type {t!r} has no features to mask; typed nodes: "
+                raise InputError(f"node type {t!r} has no features to mask; typed nodes: "
                                  f"{[n for n in data.node_types if 'x' in data[n]]}")
         out = copy.copy(data)
         for t in types:

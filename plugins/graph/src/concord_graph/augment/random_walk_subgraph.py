@@ -9,6 +9,7 @@ from torch_geometric.utils import index_sort
 
 from concord.augment.base import random_uniform
 from concord.contract import AugmentationExample, BadInput
+from concord.errors import InputError
 from concord.validation import check_positive, check_probability
 from concord_graph.augment.examples import example_graph
 from concord_graph.augment.graph_augmentation import GraphAugmentation
@@ -66,13 +67,13 @@ class RandomWalkSubgraph(GraphAugmentation):
         check_probability("root_ratio", root_ratio, upper_inclusive=True)
         self.root_ratio = float(root_ratio)
         if isinstance(walk_length, bool) or not isinstance(walk_length, int) or walk_length < 0:
-            raise ValueError(f"walk_length must be an integer >= 0, got {walk_length!r}")
+            raise InputError(f"walk_length must be an integer >= 0, got {walk_length!r}")
         self.walk_length = walk_length
 
     def augment_data(self, data: Data, generator: torch.Generator | None) -> Data:
         n = int(data.num_nodes)
         n_roots = max(1, round(self.root_ratio * n))
-        roots = torch.randperm(n, generator=generator)[:n_roots]
+        roots = torch.randperm(n, generator=generator, device="cpu")[:n_roots]  # CPU draw; moved below
         visited = random_walk_nodes(data.edge_index, n, roots, self.walk_length, generator)
         idx = visited.nonzero().view(-1)
         out = data.subgraph(idx)

@@ -10,14 +10,13 @@ from concord_graph.contrast.node_batches import (
     in_degree,
     node_batch,
 )
-from concord_graph.contrast.node_contrast_step import NodeContrastStep, all_reduce_gradients
+from concord_graph.contrast.node_contrast_step import NodeContrastStep
 
 __all__ = [
     "GRACE",
     "NodeBatch",
     "NodeBatches",
     "NodeContrastStep",
-    "all_reduce_gradients",
     "batched_embeddings",
     "full_batch",
     "in_degree",

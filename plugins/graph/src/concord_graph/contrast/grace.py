@@ -30,27 +30,33 @@ class GRACE(nn.Module):
     inter- and intra-view negatives, symmetric. This is exactly the core's
     :class:`~concord.losses.NTXent` on ``(u, v)`` (tested against the formula written out), so
     GRACE inherits its blocked computation (``block_size``: memory ``O(block x 2N)``, never
-    ``N x N``) and its cross-process gathering (``gather``).
+    ``N x N``) and its cross-process gathering (``gather``). Any other two-view loss
+    ``loss(u, v) -> scalar`` can take its place (``loss=``; the CLI builds it from the registry
+    by ``loss.name``).
 
     Args:
         encoder: the :class:`~concord_graph.nn.GCNEncoder` :math:`f`.
         projection_channels: hidden width of :math:`g` (default: ``128``).
-        temperature: :math:`\tau` (default: ``0.5``).
-        block_size: queries per block of the loss (default: ``None``, one block).
-        gather: contrast against the nodes of every process (default: ``False``).
+        loss: the two-view loss on the projections (default: ``None``, GRACE's NT-Xent with
+            the three arguments below).
+        temperature: :math:`\tau` of the default loss (default: ``0.5``).
+        block_size: queries per block of the default loss (default: ``None``, one block).
+        gather: the default loss contrasts against the nodes of every process (default:
+            ``False``).
 
     Shapes:
         embeddings ``(N, out)``; the loss is a scalar.
     """
 
-    def __init__(self, encoder: GCNEncoder, *, projection_channels: int = 128, temperature: float = 0.5,
-                 block_size: int | None = None, gather: bool = False) -> None:
+    def __init__(self, encoder: GCNEncoder, *, projection_channels: int = 128, loss: nn.Module | None = None,
+                 temperature: float = 0.5, block_size: int | None = None, gather: bool = False) -> None:
         super().__init__()
         self.encoder = encoder
         out = encoder.out_channels
         self.fc1 = nn.Linear(out, projection_channels)
         self.fc2 = nn.Linear(projection_channels, out)
-        self.loss_fn = NTXent(temperature=temperature, block_size=block_size, gather=gather)
+        self.loss_fn = loss if loss is not None else NTXent(temperature=temperature, block_size=block_size,
+                                                            gather=gather)
 
     def forward(self, data: Data) -> Tensor:
         """Encoder embeddings :math:`f(X, A)` of a graph (what the linear probe reads)."""

@@ -22,6 +22,8 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.utils import k_hop_subgraph
 
+from concord.errors import InputError
+
 __all__ = ["NodeBatch", "NodeBatches", "batched_embeddings", "full_batch", "in_degree", "node_batch"]
 
 
@@ -93,7 +95,7 @@ class NodeBatches:
     def __init__(self, data: Data, batch_size: int, num_hops: int, generator: torch.Generator, *,
                  rank: int = 0, world_size: int = 1, drop_last: bool = False) -> None:
         if batch_size < 2 * world_size:
-            raise ValueError(f"batch_size must be >= 2 per process, got {batch_size} for {world_size} process(es)")
+            raise InputError(f"batch_size must be >= 2 per process, got {batch_size} for {world_size} process(es)")
         self.data = data
         self.batch_size = batch_size
         self.num_hops = num_hops

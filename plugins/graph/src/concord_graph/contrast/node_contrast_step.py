@@ -8,13 +8,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from concord import distributed
+from concord.errors import InputError
 from concord_graph.contrast.grace import GRACE
 from concord_graph.contrast.node_batches import NodeBatch
 from concord_graph.pot.compactness import certified_compactness, compactness_weights
 from concord_graph.pot.pot_loss import POTLoss
 
-__all__ = ["NodeContrastStep", "all_reduce_gradients"]
+__all__ = ["NodeContrastStep"]
 
 View = Callable[..., Any]
 
@@ -38,9 +38,9 @@ class NodeContrastStep:
                  budgets: tuple[float, float] | None = None, gather: bool = False) -> None:
         if kappa is not None:
             if not 0.0 <= kappa <= 1.0:
-                raise ValueError(f"kappa must lie in [0, 1], got {kappa}")
+                raise InputError(f"kappa must lie in [0, 1], got {kappa}")
             if budgets is None:
-                raise ValueError("POT needs the edge-drop budget of both views")
+                raise InputError("POT needs the edge-drop budget of both views")
         self.model = model
         self.view1 = view1
         self.view2 = view2
@@ -52,7 +52,7 @@ class NodeContrastStep:
     def _view(self, view: View, batch: NodeBatch, generator: torch.Generator):
         out = view(batch.graph, generator=generator)
         if int(out.num_nodes) != int(batch.graph.num_nodes):
-            raise ValueError(
+            raise InputError(
                 "node contrast needs views that keep every node (node i of one view is the "
                 f"positive of node i of the other); a view changed {batch.graph.num_nodes} nodes "
                 f"to {out.num_nodes}. Use graph.drop_nodes with relabel=False"
@@ -79,16 +79,3 @@ class NodeContrastStep:
         pot = (terms[0] + terms[1]) / 2
         loss = (1 - self.kappa) * nce + self.kappa * pot
         return {"loss": loss, "nce": nce.detach(), "pot": pot.detach()}
-
-
-def all_reduce_gradients(parameters) -> None:
-    """Sum every parameter's gradient over processes: by :mod:`concord.distributed`'s rule the
-    per-process gradients are the local parts of the global loss's gradient, so their sum is
-    exactly the single-process gradient (no DDP averaging to undo)."""
-    if not distributed.is_distributed():
-        return
-    import torch.distributed as dist
-
-    for p in parameters:
-        if p.grad is not None:
-            dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)

@@ -17,7 +17,12 @@ import numpy as np
 import torch
 from torch_geometric.data import HeteroData
 
-__all__ = ["NODE_TYPE_NAMES", "heco_folder", "load_heco"]
+from concord.errors import DataError, DataNotFoundError
+
+__all__ = ["HECO_SOURCE", "NODE_TYPE_NAMES", "heco_folder", "load_heco"]
+
+#: Where HeCo's preprocessed data sets (``acm``, ``dblp``, ``aminer``, ``freebase``) are published.
+HECO_SOURCE = "https://github.com/liun-online/HeCo/tree/main/data"
 
 NODE_TYPE_NAMES: dict[str, str] = {
     "p": "paper", "a": "author", "s": "subject", "c": "conference", "t": "term",
@@ -32,9 +37,11 @@ def heco_folder(root: str | Path, name: str) -> Path:
     for folder in tried:
         if (folder / "labels.npy").is_file():
             return folder
-    raise FileNotFoundError(
-        f"no HeCo-format folder for {name!r}: looked for labels.npy in "
-        f"{', '.join(str(t) for t in tried)}. Nothing is downloaded"
+    raise DataNotFoundError(
+        f"no HeCo-format folder for {name!r}: expected labels.npy, <t>_feat.npz, edge lists such as "
+        f"pa.txt, meta-path adjacencies such as pap.npz and the splits {{train,val,test}}_{{20,40,60}}.npy "
+        f"in {' or '.join(str(t) for t in tried)}. Get them from {HECO_SOURCE}/{name} (HeCo's "
+        "preprocessed data, also what MEOW reads) into the first folder; nothing is downloaded"
     )
 
 
@@ -66,18 +73,18 @@ def load_heco(folder: str | Path, *, ratios: tuple[int, ...] | None = None) -> H
 
     folder = Path(folder)
     if not (folder / "labels.npy").is_file():
-        raise FileNotFoundError(f"{folder} holds no labels.npy: not a HeCo-format folder")
+        raise DataNotFoundError(f"{folder} holds no labels.npy: not a HeCo-format folder")
     metapaths = sorted(p.stem for p in folder.glob("*.npz") if re.fullmatch(r"[a-z]{3,}", p.stem)
                        and p.stem[0] == p.stem[-1] and not p.stem.endswith("feat"))
     if not metapaths:
-        raise ValueError(f"{folder} has no meta-path adjacency (e.g. pap.npz) naming the target type")
+        raise DataError(f"{folder} has no meta-path adjacency (e.g. pap.npz) naming the target type")
     targets = {m[0] for m in metapaths}
     if len(targets) != 1:
-        raise ValueError(f"meta-path files {metapaths} disagree on the target node type")
+        raise DataError(f"meta-path files {metapaths} disagree on the target node type")
     target = targets.pop()
     edges = sorted(p.stem for p in folder.glob("*.txt") if re.fullmatch(r"[a-z]{2}", p.stem))
     if not edges:
-        raise ValueError(f"{folder} has no edge list (e.g. pa.txt)")
+        raise DataError(f"{folder} has no edge list (e.g. pa.txt)")
 
     def name(letter: str) -> str:
         return NODE_TYPE_NAMES.get(letter, letter)
@@ -89,7 +96,7 @@ def load_heco(folder: str | Path, *, ratios: tuple[int, ...] | None = None) -> H
     for e in edges:
         arr = np.loadtxt(folder / f"{e}.txt", dtype=np.int64, ndmin=2)
         if arr.shape[1] != 2:
-            raise ValueError(f"{e}.txt must hold two ids per line, got {arr.shape[1]} columns")
+            raise DataError(f"{e}.txt must hold two ids per line, got {arr.shape[1]} columns")
         edge_arrays[e] = arr
         for letter, col in ((e[0], arr[:, 0]), (e[1], arr[:, 1])):
             counts[letter] = max(counts.get(letter, 0), int(col.max()) + 1 if col.size else 0)
@@ -98,7 +105,7 @@ def load_heco(folder: str | Path, *, ratios: tuple[int, ...] | None = None) -> H
         if feat.is_file():
             x = _row_normalize(sp.load_npz(feat))
             if letter == target and x.shape[0] != counts[letter]:
-                raise ValueError(f"{feat.name} has {x.shape[0]} rows, labels.npy {counts[letter]}")
+                raise DataError(f"{feat.name} has {x.shape[0]} rows, labels.npy {counts[letter]}")
             counts[letter] = max(counts[letter], x.shape[0])
             data[name(letter)].x = x
         else:
@@ -118,7 +125,7 @@ def load_heco(folder: str | Path, *, ratios: tuple[int, ...] | None = None) -> H
         for part in ("train", "val", "test"):
             f = folder / f"{part}_{r}.npy"
             if not f.is_file():
-                raise FileNotFoundError(f"split file {f} is missing")
+                raise DataNotFoundError(f"split file {f} is missing")
             idx = torch.as_tensor(np.load(f).astype(np.int64).reshape(-1))
             mask = torch.zeros(n, dtype=torch.bool)
             mask[idx] = True

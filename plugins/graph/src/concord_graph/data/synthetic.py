@@ -11,6 +11,8 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
+from concord.errors import DataError
+
 __all__ = ["sbm_graph"]
 
 
@@ -46,11 +48,11 @@ def sbm_graph(
         ``Data(x, edge_index, y)`` with ``edge_index`` coalesced and symmetric.
     """
     if num_nodes < 1 or not 1 <= num_classes <= num_nodes:
-        raise ValueError(f"need num_nodes >= 1 and 1 <= num_classes <= num_nodes, got {num_nodes}, {num_classes}")
+        raise DataError(f"need num_nodes >= 1 and 1 <= num_classes <= num_nodes, got {num_nodes}, {num_classes}")
     if num_edges < 0:
-        raise ValueError(f"num_edges must be >= 0, got {num_edges}")
+        raise DataError(f"num_edges must be >= 0, got {num_edges}")
     if not 0.0 <= homophily <= 1.0:
-        raise ValueError(f"homophily must lie in [0, 1], got {homophily}")
+        raise DataError(f"homophily must lie in [0, 1], got {homophily}")
     y = torch.arange(num_nodes) % num_classes
     src = torch.randint(0, num_nodes, (num_edges,), generator=generator)
     inside = torch.rand(num_edges, generator=generator) < homophily

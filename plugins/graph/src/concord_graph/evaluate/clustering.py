@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from concord.errors import InputError
 from concord_graph.evaluate.splits import as_numpy
 
 __all__ = ["kmeans_scores"]
@@ -19,7 +20,7 @@ def kmeans_scores(embeddings: torch.Tensor | np.ndarray, labels: torch.Tensor | 
     from threadpoolctl import threadpool_limits
 
     if runs < 1:
-        raise ValueError(f"runs must be >= 1, got {runs}")
+        raise InputError(f"runs must be >= 1, got {runs}")
     x = as_numpy(embeddings).astype(np.float64)
     y = as_numpy(labels).astype(np.int64)
     k = len(np.unique(y))

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from concord.errors import InputError
 from concord_graph.evaluate.splits import as_numpy
 
 __all__ = ["plot_embeddings"]
@@ -31,6 +32,6 @@ def plot_embeddings(embeddings: torch.Tensor | np.ndarray, labels: torch.Tensor 
     elif method == "pca":
         pts = PCA(n_components=2, random_state=seed).fit_transform(x)
     else:
-        raise ValueError(f"method must be 'tsne' or 'pca', got {method!r}")
+        raise InputError(f"method must be 'tsne' or 'pca', got {method!r}")
     scatter_2d(pts, y, out, title=title or f"embeddings ({method.upper()})")
     return Path(out)

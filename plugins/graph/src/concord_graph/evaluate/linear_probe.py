@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from concord.errors import InputError
 from concord_graph.evaluate.splits import Split, as_numpy
 
 __all__ = ["C_GRID", "HeteroScores", "ProbeResult", "hetero_probe", "node_probe"]
@@ -131,7 +132,7 @@ def _hetero_probe(embeddings, labels, split: Split) -> HeteroScores:
     from sklearn.metrics import f1_score, roc_auc_score
 
     if split.val is None:
-        raise ValueError("the heterogeneous probe needs a validation split")
+        raise InputError("the heterogeneous probe needs a validation split")
     x = _normalize(as_numpy(embeddings).astype(np.float64))
     y = as_numpy(labels).astype(np.int64)
     c, model = _select_by_val(

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
+from concord.errors import InputError
+
 __all__ = ["PROTOCOLS", "Split", "protocol_split"]
 
 PROTOCOLS: tuple[str, ...] = ("grace", "public", "random_10_10_80")
@@ -39,7 +41,7 @@ class Split:
 def _mask_indices(data: Data, name: str) -> np.ndarray:
     mask = data[name]
     if mask.dim() != 1:
-        raise ValueError(f"{name} must be a 1-D node mask, got shape {tuple(mask.shape)} (several splits?)")
+        raise InputError(f"{name} must be a 1-D node mask, got shape {tuple(mask.shape)} (several splits?)")
     return mask.nonzero().view(-1).cpu().numpy()
 
 
@@ -53,17 +55,17 @@ def protocol_split(protocol: str, num_nodes: int, *, seed: int, data: Data | Non
         data: the graph, for ``public`` (reads ``train_mask`` / ``val_mask`` / ``test_mask``).
     """
     if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown evaluation protocol {protocol!r}; protocols: {list(PROTOCOLS)}")
+        raise InputError(f"unknown evaluation protocol {protocol!r}; protocols: {list(PROTOCOLS)}")
     if protocol == "public":
         if data is None or not all(k in data for k in ("train_mask", "val_mask", "test_mask")):
-            raise ValueError(
+            raise InputError(
                 "protocol 'public' needs the data set's own train_mask / val_mask / test_mask "
                 "(Planetoid has them); use 'grace' or 'random_10_10_80' for other graphs"
             )
         return Split(_mask_indices(data, "train_mask"), _mask_indices(data, "val_mask"),
                      _mask_indices(data, "test_mask"))
     if num_nodes < 10:
-        raise ValueError(f"protocol {protocol!r} needs at least 10 nodes, got {num_nodes}")
+        raise InputError(f"protocol {protocol!r} needs at least 10 nodes, got {num_nodes}")
     perm = np.random.default_rng(seed).permutation(num_nodes)
     tenth = num_nodes // 10
     if protocol == "grace":

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from concord.contract import BadInput, LossExample
+from concord.errors import InputError
 from concord.losses.base import Loss
 from concord.losses.contrast import contrast_terms
 from concord.validation import check_embeddings, check_positive, check_same_rows
@@ -51,14 +52,14 @@ class AdaMEOWLoss(Loss):
                  block_size: int | None = 256) -> None:
         super().__init__()
         if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"channels must be an integer >= 1, got {channels!r}")
+            raise InputError(f"channels must be an integer >= 1, got {channels!r}")
         if isinstance(hidden_channels, bool) or not isinstance(hidden_channels, int) or hidden_channels < 1:
-            raise ValueError(f"hidden_channels must be an integer >= 1, got {hidden_channels!r}")
+            raise InputError(f"hidden_channels must be an integer >= 1, got {hidden_channels!r}")
         self.channels = channels
         self.hidden_channels = hidden_channels
         self.temperature = check_positive("temperature", temperature)
         if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1):
-            raise ValueError(f"block_size must be None or an integer >= 1, got {block_size!r}")
+            raise InputError(f"block_size must be None or an integer >= 1, got {block_size!r}")
         self.block_size = block_size
         self.lin1 = nn.Linear(channels, hidden_channels)
         self.lin2 = nn.Linear(hidden_channels, 1)
@@ -72,7 +73,7 @@ class AdaMEOWLoss(Loss):
         check_embeddings("key", key)
         check_same_rows(anchor=anchor, key=key)
         if anchor.shape[1] != self.channels or key.shape[1] != self.channels:
-            raise ValueError(f"anchor and key must have {self.channels} channels, got "
+            raise InputError(f"anchor and key must have {self.channels} channels, got "
                              f"{tuple(anchor.shape)} and {tuple(key.shape)}")
         a = nn.functional.normalize(anchor.float(), dim=-1)
         k = nn.functional.normalize(key.float(), dim=-1)

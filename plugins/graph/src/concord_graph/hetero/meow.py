@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from concord.errors import InputError
 from concord_graph.hetero.meow_encoder import MeowGCN
 from concord_graph.hetero.meow_inputs import MeowInputs
 from concord_graph.hetero.semantic_attention import SemanticAttention
@@ -78,7 +79,7 @@ class MEOW(nn.Module):
 
     def forward(self, inputs: MeowInputs, masked_x: Tensor, masked_adjacency: list[SparseOperator]) -> MeowOutput:
         if len(masked_adjacency) != len(inputs.views):
-            raise ValueError(f"need one masked adjacency per meta-path ({len(inputs.views)}), got {len(masked_adjacency)}")
+            raise InputError(f"need one masked adjacency per meta-path ({len(inputs.views)}), got {len(masked_adjacency)}")
         h_target = self._features(self.target, inputs.x[self.target])
         h_masked = self._features(self.target, masked_x)
         h_type = {t: self._features(t, inputs.x[t]) for types in self.context_types for t in types}

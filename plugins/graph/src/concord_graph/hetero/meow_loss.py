@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from concord.contract import BadInput, LossExample
+from concord.errors import InputError
 from concord.losses.base import Loss
 from concord.losses.contrast import contrast_terms
 from concord.validation import check_embeddings, check_positive, check_same_rows
@@ -17,7 +18,7 @@ def cluster_weights(clusters: Tensor, i0: int, i1: int) -> Tensor:
     r""":math:`w_{ij} = \sum_{k=1}^{K} \mathbb{1}[c_k(i) \ne c_k(j)]` for rows ``i0:i1``
     (``clusters``: ``(N, K)``, the assignments of :math:`K` clusterings)."""
     block, everyone = clusters[i0:i1].to(torch.int32), clusters.to(torch.int32)
-    w = torch.zeros(block.shape[0], everyone.shape[0])
+    w = torch.zeros(block.shape[0], everyone.shape[0], device=clusters.device)
     for k in range(clusters.shape[1]):
         w += (block[:, k, None] != everyone[None, :, k]).to(torch.float32)
     return w
@@ -56,7 +57,7 @@ class MEOWLoss(Loss):
         super().__init__()
         self.temperature = check_positive("temperature", temperature)
         if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1):
-            raise ValueError(f"block_size must be None or an integer >= 1, got {block_size!r}")
+            raise InputError(f"block_size must be None or an integer >= 1, got {block_size!r}")
         self.block_size = block_size
 
     def forward(self, anchor: Tensor, key: Tensor, clusters: Tensor) -> Tensor:
@@ -64,17 +65,18 @@ class MEOWLoss(Loss):
         check_embeddings("key", key)
         check_same_rows(anchor=anchor, key=key)
         if anchor.shape[1] != key.shape[1]:
-            raise ValueError(f"anchor and key dimensions differ: {tuple(anchor.shape)} vs {tuple(key.shape)}")
+            raise InputError(f"anchor and key dimensions differ: {tuple(anchor.shape)} vs {tuple(key.shape)}")
         if not isinstance(clusters, Tensor) or clusters.dim() != 2 or clusters.shape[0] != anchor.shape[0]:
             shape = tuple(clusters.shape) if isinstance(clusters, Tensor) else type(clusters).__name__
-            raise ValueError(f"clusters must be an (N, K) tensor of assignments with N = {anchor.shape[0]}, got {shape}")
+            raise InputError(f"clusters must be an (N, K) tensor of assignments with N = {anchor.shape[0]}, got {shape}")
         if clusters.is_floating_point():
-            raise ValueError(f"clusters must hold integer cluster ids, got {clusters.dtype}")
+            raise InputError(f"clusters must hold integer cluster ids, got {clusters.dtype}")
         a = nn.functional.normalize(anchor.float(), dim=-1)
         k = nn.functional.normalize(key.float(), dim=-1)
+        ids = clusters.to(a.device)  # the weights are computed where the embeddings are
         terms = contrast_terms(
             a, k, self.temperature, positive_index=torch.arange(a.shape[0], device=a.device),
-            block_size=self.block_size, key_weight=lambda i0, i1, _a, _k: cluster_weights(clusters, i0, i1),
+            block_size=self.block_size, key_weight=lambda i0, i1, _a, _k: cluster_weights(ids, i0, i1),
         )
         return terms.loss.mean()
 

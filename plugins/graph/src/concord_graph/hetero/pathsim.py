@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from concord.errors import DataError
+
 __all__ = ["pathsim_top_k"]
 
 
@@ -21,7 +23,7 @@ def pathsim_top_k(edge_index: Tensor, counts: Tensor, num_nodes: int, k: int) ->
     """Keep, for every row ``i`` of the meta-path graph, the ``k`` entries with the highest
     PathSim (ties: lower column id first); returns the kept edges and their counts."""
     if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+        raise DataError(f"k must be >= 1, got {k}")
     row, col = edge_index
     diag = torch.zeros(num_nodes, dtype=counts.dtype, device=counts.device)
     loops = row == col

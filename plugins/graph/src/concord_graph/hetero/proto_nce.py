@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from concord.errors import InputError
 from concord_graph.hetero.prototypes import Clustering
 
 __all__ = ["proto_nce"]
@@ -24,10 +25,10 @@ def proto_nce(z: Tensor, clusterings: list[Clustering]) -> Tensor:
         z ``(N, D)`` -> scalar.
     """
     if not clusterings:
-        raise ValueError("proto_nce needs at least one clustering")
+        raise InputError("proto_nce needs at least one clustering")
     z = nn.functional.normalize(z, dim=-1)
     total = z.new_zeros(())
     for c in clusterings:
         logits = (z @ c.centroids.t()) / c.density[None, :]
-        total = total + nn.functional.cross_entropy(logits, c.assignment.to(z.device))
+        total = total + nn.functional.cross_entropy(logits, c.assignment)
     return total / len(clusterings)

@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.nn import GCNConv
 
+from concord.errors import InputError
 from concord.validation import check_choice
 from concord_graph.nn.normalized_adjacency import normalized_adjacency
 
@@ -58,10 +59,10 @@ class GCNEncoder(nn.Module):
     ) -> None:
         super().__init__()
         if num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+            raise InputError(f"num_layers must be >= 1, got {num_layers}")
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
             if v < 1:
-                raise ValueError(f"{name} must be >= 1, got {v}")
+                raise InputError(f"{name} must be >= 1, got {v}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.hidden_channels = 2 * out_channels if hidden_channels is None else hidden_channels

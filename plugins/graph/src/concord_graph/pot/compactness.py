@@ -49,6 +49,7 @@ import torch
 from torch import Tensor, nn
 
 from concord import distributed
+from concord.errors import InputError
 from concord_graph.nn.gcn_encoder import GCNEncoder
 from concord_graph.pot.budget import EdgeBudget, edge_budget
 from concord_graph.pot.relaxation import activation_interval, linear_bounds, negative_slope
@@ -68,7 +69,7 @@ def compactness_weights(other: Tensor, *, gather: bool = False) -> Tensor:
     everyone = distributed.gather(z).tensor if gather else z
     n = everyone.shape[0]
     if n < 2:
-        raise ValueError("node compactness needs at least 2 nodes (one positive, one negative)")
+        raise InputError("node compactness needs at least 2 nodes (one positive, one negative)")
     total = everyone.sum(dim=0, keepdim=True)
     return z * (n / (n - 1)) - total / (n - 1)
 
@@ -145,7 +146,7 @@ def certified_compactness(
     n = x.shape[0]
     targets = torch.arange(n, device=x.device) if targets is None else targets
     if weights.dim() != 2 or weights.shape[0] != targets.shape[0] or weights.shape[1] != encoder.out_channels:
-        raise ValueError(f"weights must have shape ({targets.shape[0]}, {encoder.out_channels}) (targets, "
+        raise InputError(f"weights must have shape ({targets.shape[0]}, {encoder.out_channels}) (targets, "
                          f"embedding size), got {tuple(weights.shape)}")
     b = edge_budget(edge_index, n, budget, extra_degree)
     layers = encoder.layer_parameters()

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from concord import distributed
 from concord.contract import BadInput, LossExample
+from concord.errors import InputError
 from concord.losses.base import Loss
 from concord.validation import check_finite
 
@@ -44,9 +45,9 @@ class POTLoss(Loss):
     def forward(self, compactness: Tensor) -> Tensor:
         if not isinstance(compactness, Tensor) or compactness.dim() != 1 or not compactness.is_floating_point():
             shape = tuple(compactness.shape) if isinstance(compactness, Tensor) else type(compactness).__name__
-            raise ValueError(f"compactness must be a 1-D floating-point tensor (one value per node), got {shape}")
+            raise InputError(f"compactness must be a 1-D floating-point tensor (one value per node), got {shape}")
         if compactness.shape[0] == 0:
-            raise ValueError("compactness is empty: no node to regularise")
+            raise InputError("compactness is empty: no node to regularise")
         check_finite("compactness", compactness)
         terms = nn.functional.softplus(-compactness.float())
         if self.gather:

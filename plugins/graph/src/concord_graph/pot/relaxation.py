@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from concord.errors import InputError
+
 __all__ = ["LinearBounds", "activation_interval", "linear_bounds", "negative_slope"]
 
 
@@ -39,7 +41,7 @@ def negative_slope(act: nn.Module) -> Tensor | float:
         if act.weight.numel() != 1:
             return act.weight.view(1, -1)
         return act.weight.view(())
-    raise ValueError(
+    raise InputError(
         f"POT's bound needs a piecewise-linear activation (relu, leaky_relu, prelu); got "
         f"{type(act).__name__}. Use activation='relu' or 'prelu' in the encoder"
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -43,11 +42,3 @@ class SequenceAugmentation(Augmentation):
 
     def augment_batch(self, batch: SequenceBatch, generator: torch.Generator | None) -> SequenceBatch:
         raise NotImplementedError
-
-
-def check_ratio(name: str, value: float, *, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-    if not (0 < value <= 1 if low_open else 0 <= value <= 1):
-        raise ValueError(f"{name} must lie in {'(0, 1]' if low_open else '[0, 1]'}, got {value!r}")
-    return float(value)

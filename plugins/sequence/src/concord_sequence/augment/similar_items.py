@@ -7,13 +7,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from concord.errors import InputError
+
 __all__ = ["SimilarItems", "check_similar_items", "similar_items_config"]
 
 
 def check_similar_items(value: Any) -> list[list[int]]:
     """``similar_items[i]`` lists the items correlated with item ``i`` (best first; may be empty)."""
     if not isinstance(value, (list, tuple)) or not value:
-        raise ValueError(
+        raise InputError(
             "similar_items must be a non-empty list whose entry i lists the items correlated with "
             f"item i (see concord_sequence.data.item_similarity), got {type(value).__name__}"
         )
@@ -22,7 +24,7 @@ def check_similar_items(value: Any) -> list[list[int]]:
         if not isinstance(row, (list, tuple)) or any(
             isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in row
         ):
-            raise ValueError(f"similar_items[{i}] must be a list of item ids >= 1, got {row!r}")
+            raise InputError(f"similar_items[{i}] must be a list of item ids >= 1, got {row!r}")
         rows.append([int(v) for v in row])
     return rows
 
@@ -31,7 +33,7 @@ def similar_items_config(similar_items: Any, top_k: Any) -> tuple[list[list[int]
     """Validate the ``similar_items`` / ``top_k`` arguments substitute and insert share; returns
     the checked table, ``top_k`` and the :class:`SimilarItems` to draw from."""
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise ValueError(f"top_k must be an integer >= 1, got {top_k!r}")
+        raise InputError(f"top_k must be an integer >= 1, got {top_k!r}")
     rows = check_similar_items(similar_items)
     return rows, top_k, SimilarItems(rows, top_k)
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from concord.errors import DataError
+
 __all__ = ["Interactions"]
 
 
@@ -28,7 +30,7 @@ class Interactions:
 
     def __post_init__(self) -> None:
         if self.user.shape != self.item.shape or self.user.ndim != 1:
-            raise ValueError(
+            raise DataError(
                 f"user and item must be 1-D arrays of one length, got {self.user.shape} and {self.item.shape}"
             )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from concord.errors import DataError
 from concord_sequence.data.split import LeaveOneOut
 
 __all__ = ["item_cf_similar_items"]
@@ -19,7 +20,7 @@ def item_cf_similar_items(data: LeaveOneOut, top_k: int = 10) -> list[list[int]]
     Ties are broken by the smaller item id. Entry ``0`` (padding) is empty.
     """
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise ValueError(f"top_k must be an integer >= 1, got {top_k!r}")
+        raise DataError(f"top_k must be an integer >= 1, got {top_k!r}")
     lengths = np.maximum(data.lengths - 2, 0)
     pairs_a, pairs_b = [], []
     for u in range(data.n_users):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from concord.errors import DataError
 from concord_sequence.data.interactions import Interactions
 
 __all__ = ["kcore_filter"]
@@ -16,7 +17,7 @@ def kcore_filter(data: Interactions, *, min_user: int = 0, min_item: int = 0) ->
     """
     for name, k in (("min_user", min_user), ("min_item", min_item)):
         if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-            raise ValueError(f"{name} must be an integer >= 0, got {k!r}")
+            raise DataError(f"{name} must be an integer >= 0, got {k!r}")
     user, item = data.user, data.item
     while True:
         keep = np.ones(len(user), dtype=bool)

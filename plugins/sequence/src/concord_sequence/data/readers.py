@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from concord.errors import DataError, DataNotFoundError
 from concord_sequence.data.interactions import Interactions
 
 __all__ = ["read_atomic_inter", "read_user_lines"]
@@ -23,9 +24,9 @@ __all__ = ["read_atomic_inter", "read_user_lines"]
 
 def _check_file(path: Path) -> None:
     if not path.is_file():
-        raise FileNotFoundError(f"data file {str(path)!r} does not exist")
+        raise DataNotFoundError(f"data file {str(path)!r} does not exist")
     if path.stat().st_size == 0:
-        raise ValueError(f"data file {str(path)!r} is empty: it holds no interactions")
+        raise DataError(f"data file {str(path)!r} is empty: it holds no interactions")
 
 
 def read_user_lines(path: str | Path) -> Interactions:
@@ -49,23 +50,23 @@ def read_user_lines(path: str | Path) -> Interactions:
                 ids = [int(f) for f in fields]
             except ValueError:
                 bad = next(f for f in fields if not f.lstrip("-").isdigit())
-                raise ValueError(
+                raise DataError(
                     f"{path}:{lineno}: {bad!r} is not an integer id; the one-line-per-user format "
                     "is 'user item item ...' with integer ids (use a RecBole .inter file for "
                     "string tokens)"
                 ) from None
             if min(ids) < 0:
-                raise ValueError(f"{path}:{lineno}: ids must be non-negative, got {min(ids)}")
+                raise DataError(f"{path}:{lineno}: ids must be non-negative, got {min(ids)}")
             if len(ids) < 2:
-                raise ValueError(f"{path}:{lineno}: user {ids[0]} has no items")
+                raise DataError(f"{path}:{lineno}: user {ids[0]} has no items")
             if ids[0] in seen:
-                raise ValueError(f"{path}:{lineno}: user {ids[0]} appears on two lines")
+                raise DataError(f"{path}:{lineno}: user {ids[0]} appears on two lines")
             seen.add(ids[0])
             users.append(ids[0])
             lengths.append(len(ids) - 1)
             chunks.append(np.asarray(ids[1:], dtype=np.int64))
     if not chunks:
-        raise ValueError(f"data file {str(path)!r} holds only blank lines: no interactions")
+        raise DataError(f"data file {str(path)!r} holds only blank lines: no interactions")
     user = np.repeat(np.asarray(users, dtype=np.int64), lengths)
     return Interactions(user=user, item=np.concatenate(chunks), source=str(path))
 
@@ -88,29 +89,29 @@ def read_atomic_inter(path: str | Path, *, user_field: str = "user_id", item_fie
     for col in header:
         name, sep, ftype = col.partition(":")
         if not sep:
-            raise ValueError(
+            raise DataError(
                 f"{path}:1: header column {col!r} has no type; a RecBole atomic file's header "
                 "reads 'user_id:token<TAB>item_id:token<TAB>timestamp:float'"
             )
         names[name] = ftype
     for needed in (user_field, item_field):
         if needed not in names:
-            raise ValueError(f"{path}: no {needed!r} column in the header (columns: {', '.join(names)})")
+            raise DataError(f"{path}: no {needed!r} column in the header (columns: {', '.join(names)})")
     usecols = [c for c in header if c.split(":")[0] in (user_field, item_field, time_field)]
     frame = pd.read_csv(path, sep="\t", usecols=usecols, dtype=str, keep_default_na=False)
     frame.columns = [c.split(":")[0] for c in frame.columns]
     if frame.empty:
-        raise ValueError(f"data file {str(path)!r} has a header but no interactions")
+        raise DataError(f"data file {str(path)!r} has a header but no interactions")
     for col in (user_field, item_field):
         empty = frame[col].str.strip() == ""
         if bool(empty.any()):
-            raise ValueError(f"{path}:{int(np.flatnonzero(empty)[0]) + 2}: empty {col}")
+            raise DataError(f"{path}:{int(np.flatnonzero(empty)[0]) + 2}: empty {col}")
     order_cols = []
     if time_field in frame.columns:
         times = pd.to_numeric(frame[time_field], errors="coerce")
         if bool(times.isna().any()):
             line = int(np.flatnonzero(times.isna().to_numpy())[0]) + 2
-            raise ValueError(f"{path}:{line}: {time_field} {frame[time_field].iloc[line - 2]!r} is not a number")
+            raise DataError(f"{path}:{line}: {time_field} {frame[time_field].iloc[line - 2]!r} is not a number")
         frame["_time"] = times.to_numpy()
         order_cols.append("_time")
     frame["_user_rank"] = pd.factorize(frame[user_field])[0]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from concord.errors import DataError
 from concord_sequence.data.interactions import Interactions
 
 __all__ = ["Reindexed", "reindex"]
@@ -41,7 +42,7 @@ def _codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def reindex(data: Interactions) -> Reindexed:
     """Users become ``0..U-1`` (in order of appearance), items ``1..I``."""
     if len(data) == 0:
-        raise ValueError(f"no interactions left to index in {data.source or 'the data'}")
+        raise DataError(f"no interactions left to index in {data.source or 'the data'}")
     user_codes, _ = pd.factorize(data.user)
     user_ids = pd.unique(data.user)
     item_codes, item_uniques = _codes(data.item)

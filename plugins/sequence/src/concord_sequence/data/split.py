@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from concord.errors import DataError
 from concord_sequence.data.interactions import Interactions
 
 __all__ = ["MIN_ITEMS", "LeaveOneOut", "leave_one_out"]
@@ -84,11 +85,11 @@ def leave_one_out(
 ) -> LeaveOneOut:
     """Split a re-indexed log (users ``0..U-1`` grouped, items ``1..I``; see :func:`reindex`)."""
     if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
-        raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+        raise DataError(f"max_len must be an integer >= 1, got {max_len!r}")
     if short_users not in ("error", "drop"):
-        raise ValueError(f"short_users must be 'error' or 'drop', got {short_users!r}")
+        raise DataError(f"short_users must be 'error' or 'drop', got {short_users!r}")
     if len(data) == 0:
-        raise ValueError("no interactions to split")
+        raise DataError("no interactions to split")
     user, item = np.asarray(data.user, dtype=np.int64), np.asarray(data.item, dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, user[1:] != user[:-1]])
     lengths = np.diff(np.r_[starts, len(user)])
@@ -96,7 +97,7 @@ def leave_one_out(
     dropped = int(short.sum())
     if dropped and short_users == "error":
         first = int(user[starts[np.flatnonzero(short)[0]]])
-        raise ValueError(
+        raise DataError(
             f"{dropped} user(s) have fewer than {MIN_ITEMS} items (first: user index {first} with "
             f"{int(lengths[short][0])}); leave-one-out needs an input item, a validation and a test "
             "item. Set data.short_users=drop to drop them (the count is reported), or filter the "
@@ -104,7 +105,7 @@ def leave_one_out(
         )
     keep_users = ~short
     if not bool(keep_users.any()):
-        raise ValueError(f"no user has at least {MIN_ITEMS} items; nothing to train or evaluate on")
+        raise DataError(f"no user has at least {MIN_ITEMS} items; nothing to train or evaluate on")
     keep_rows = np.repeat(keep_users, lengths)
     item = item[keep_rows]
     lengths = lengths[keep_users]

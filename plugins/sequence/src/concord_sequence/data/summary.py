@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from concord.errors import DataError
 from concord_sequence.data.interactions import Interactions
 
 __all__ = ["format_summary", "summarize"]
@@ -19,7 +20,7 @@ def summarize(data: Interactions, **extra: Any) -> dict[str, Any]:
     """
     n = len(data)
     if n == 0:
-        raise ValueError("cannot summarise an empty interaction log")
+        raise DataError("cannot summarise an empty interaction log")
     _, lengths = np.unique(data.user, return_counts=True)
     n_users = len(lengths)
     n_items = len(np.unique(data.item))

@@ -25,6 +25,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from concord.errors import InputError
+
 __all__ = ["KS", "metrics_from_ranks", "target_ranks"]
 
 KS: tuple[int, ...] = (5, 10, 20)
@@ -34,12 +36,12 @@ def target_ranks(scores: Tensor, target_col: Tensor) -> Tensor:
     """``(B,)`` 1-based pessimistic ranks of column ``target_col[b]`` in row ``b`` of ``scores``
     (``(B, C)``; ``-inf`` marks excluded candidates; the target's own score must be finite)."""
     if scores.dim() != 2 or target_col.shape != scores.shape[:1]:
-        raise ValueError(f"scores must be (B, C) and target_col (B,), got {tuple(scores.shape)}, {tuple(target_col.shape)}")
+        raise InputError(f"scores must be (B, C) and target_col (B,), got {tuple(scores.shape)}, {tuple(target_col.shape)}")
     if bool(torch.isnan(scores).any()):
-        raise ValueError("scores contain NaN; the model diverged")
+        raise InputError("scores contain NaN; the model diverged")
     t = scores.gather(1, target_col[:, None])
     if not bool(torch.isfinite(t).all()):
-        raise ValueError("a target's score is not finite (was the target excluded?)")
+        raise InputError("a target's score is not finite (was the target excluded?)")
     higher = (scores > t).sum(dim=1)
     equal = (scores == t).sum(dim=1) - 1
     return 1 + higher + equal
@@ -48,7 +50,7 @@ def target_ranks(scores: Tensor, target_col: Tensor) -> Tensor:
 def metrics_from_ranks(ranks: Tensor, ks: tuple[int, ...] = KS) -> dict[str, float]:
     """Mean ``hr@k``, ``ndcg@k``, ``mrr@k`` for each ``k``, and the untruncated ``mrr``."""
     if ranks.numel() == 0:
-        raise ValueError("no ranks to average")
+        raise InputError("no ranks to average")
     r = ranks.double()
     out: dict[str, float] = {}
     for k in ks:

@@ -7,12 +7,14 @@ from torch import Tensor
 
 from concord import distributed
 from concord.contract import BadInput, LossExample
+from concord.errors import InputError
 from concord.losses.base import Loss
 from concord.losses.contrast import contrast_terms
 from concord.losses.nt_xent import NTXent
 from concord.losses.two_view import check_two_views, two_view_batch
 from concord.samplers.labels import LabelsSampler
 from concord.validation import check_positive
+from concord_sequence.losses.batch_mean import batch_mean
 from concord_sequence.losses.similarity import check_similarity
 
 __all__ = ["DuoRecLoss"]
@@ -43,7 +45,9 @@ class DuoRecLoss(Loss):
         temperature: :math:`\tau` (default: ``1.0``, the official Beauty setting).
         similarity: ``"dot"`` or ``"cos"`` (default: ``"dot"``).
         positives: ``"pair"`` or ``"same_target"`` (default: ``"pair"``).
-        gather: contrast against every process's batch (default: ``False``).
+        gather: contrast against every process's batch and average over the global batch
+            (default: ``False``: this process's batch alone, as if it ran by itself, also under
+            ``torchrun``).
 
     Shapes:
         h_dropout, h_same_target: ``(N, D)``; targets: ``(N,)`` next-item ids (needed for
@@ -59,7 +63,7 @@ class DuoRecLoss(Loss):
         self.temperature = check_positive("temperature", temperature)
         self.similarity = check_similarity(similarity)
         if positives not in ("pair", "same_target"):
-            raise ValueError(f"positives must be 'pair' or 'same_target', got {positives!r}")
+            raise InputError(f"positives must be 'pair' or 'same_target', got {positives!r}")
         self.positives = positives
         self.gather = bool(gather)
         self._pair = NTXent(temperature=self.temperature, normalize=self.similarity == "cos",
@@ -70,7 +74,7 @@ class DuoRecLoss(Loss):
             return self._pair(h_dropout, h_same_target)
         check_two_views(h_dropout, h_same_target)
         if targets is None or not isinstance(targets, Tensor) or targets.shape != h_dropout.shape[:1]:
-            raise ValueError("positives='same_target' needs targets, a (N,) tensor of next-item ids")
+            raise InputError("positives='same_target' needs targets, a (N,) tensor of next-item ids")
         embed = self._pair.embed
         b = two_view_batch(embed(h_dropout), embed(h_same_target), gather=self.gather)
         labels = distributed.gather_no_grad(targets).tensor if self.gather else targets
@@ -79,7 +83,7 @@ class DuoRecLoss(Loss):
         pairs = LabelsSampler().bind(b.query, b.key, self_index=b.self_index,
                                      query_labels=local, key_labels=key_labels)
         terms = contrast_terms(b.query, b.key, self.temperature, pairs=pairs)
-        return distributed.global_mean(terms.sum(), terms.count())
+        return batch_mean(terms.sum(), terms.count(), gather=self.gather)
 
     @classmethod
     def examples(cls, generator: torch.Generator) -> list[LossExample]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from concord.errors import InputError
+
 __all__ = ["MLPAugmenter"]
 
 
@@ -25,7 +27,7 @@ class MLPAugmenter(nn.Module):
     def __init__(self, hidden: int = 64) -> None:
         super().__init__()
         if hidden < 4:
-            raise ValueError(f"MLPAugmenter: hidden must be >= 4, got {hidden}")
+            raise InputError(f"MLPAugmenter: hidden must be >= 4, got {hidden}")
         self.net = nn.Sequential(
             nn.Linear(hidden, hidden // 2), nn.GELU(),
             nn.Linear(hidden // 2, hidden // 4), nn.GELU(),

@@ -6,6 +6,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from concord.errors import InputError
+
 __all__ = ["SASRec"]
 
 
@@ -86,12 +88,12 @@ class SASRec(nn.Module):
         for name, value in (("n_items", n_items), ("max_len", max_len), ("hidden", hidden),
                             ("layers", layers), ("heads", heads)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"SASRec: {name} must be an integer >= 1, got {value!r}")
+                raise InputError(f"SASRec: {name} must be an integer >= 1, got {value!r}")
         if hidden % heads:
-            raise ValueError(f"SASRec: hidden ({hidden}) must be divisible by heads ({heads})")
+            raise InputError(f"SASRec: hidden ({hidden}) must be divisible by heads ({heads})")
         for name, p in (("hidden_dropout", hidden_dropout), ("attn_dropout", attn_dropout)):
             if not 0 <= p < 1:
-                raise ValueError(f"SASRec: {name} must lie in [0, 1), got {p!r}")
+                raise InputError(f"SASRec: {name} must lie in [0, 1), got {p!r}")
         self.n_items = n_items
         self.max_len = max_len
         self.hidden = hidden
@@ -120,11 +122,11 @@ class SASRec(nn.Module):
 
     def forward(self, items: Tensor, lengths: Tensor) -> Tensor:
         if items.dim() != 2 or lengths.shape != items.shape[:1]:
-            raise ValueError(f"items must be (B, L) and lengths (B,), got {tuple(items.shape)}, {tuple(lengths.shape)}")
+            raise InputError(f"items must be (B, L) and lengths (B,), got {tuple(items.shape)}, {tuple(lengths.shape)}")
         if items.shape[1] > self.max_len:
-            raise ValueError(f"inputs have {items.shape[1]} positions but max_len is {self.max_len}")
+            raise InputError(f"inputs have {items.shape[1]} positions but max_len is {self.max_len}")
         if items.shape[0] and (int(lengths.min()) < 1 or int(lengths.max()) > items.shape[1]):
-            raise ValueError(f"lengths must lie in [1, {items.shape[1]}], got {int(lengths.min())}..{int(lengths.max())}")
+            raise InputError(f"lengths must lie in [1, {items.shape[1]}], got {int(lengths.min())}..{int(lengths.max())}")
         if not self.length_buckets:
             return self._encode(items, lengths)
         # groups of lengths (0, 4], (4, 8], (8, 16], ... each cut to its own longest sequence
@@ -162,7 +164,3 @@ class SASRec(nn.Module):
     def scores(self, h: Tensor) -> Tensor:
         """``(B, n_items)`` logits; column ``j`` is item ``j + 1``."""
         return h @ self.item_weights().T
-
-    def rec_loss(self, h: Tensor, targets: Tensor) -> Tensor:
-        """Cross-entropy of the next item over all items (targets are ids ``1..n_items``)."""
-        return F.cross_entropy(self.scores(h), targets - 1)
