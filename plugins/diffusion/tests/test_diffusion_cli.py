@@ -56,6 +56,21 @@ def test_end_to_end_report_pipeline_and_sample(tiny_run, tmp_path, capsys):
     assert main(["sample", str(out), "--steps", "2", "--n", "9", "--seed", "1"]) == 0
     assert (out / "sample_2step_seed1.png").stat().st_size > 0
 
+    # `evaluate` from the pipeline folder reproduces the report's figures (same seeded streams);
+    # from the last checkpoint too (its EMA weights, the run's final N(k)); another 2-step level does not
+    keys = ("fd_1step", "fd_2step", "precision_1step", "recall_1step", "precision_2step", "fd_train_vs_reference")
+    assert main(["evaluate", str(out)]) == 0
+    again = json.loads((out / "evaluation.json").read_text())
+    assert {k: again[k] for k in keys} == {k: report[k] for k in keys}
+    assert again["sigma_mid_2step"] == report["sigma_mid_2step"] and again["train_steps"] == 8
+    assert main(["evaluate", str(out / "checkpoints" / "last.pt"), "-o", str(tmp_path / "ck.json")]) == 0
+    from_ck = json.loads((tmp_path / "ck.json").read_text())
+    for k in keys:
+        assert from_ck[k] == pytest.approx(report[k], rel=1e-5, abs=1e-6), k
+    assert main(["evaluate", str(out), "--set", "sample.sigma_mid=1.0", "-o", str(tmp_path / "mid.json")]) == 0
+    mid = json.loads((tmp_path / "mid.json").read_text())
+    assert mid["fd_1step"] == report["fd_1step"] and mid["fd_2step"] != report["fd_2step"]
+
 
 def _tensors(state):
     return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}

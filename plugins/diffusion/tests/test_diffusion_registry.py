@@ -31,4 +31,20 @@ def test_concord_diffusion_dispatches(capsys):
         main(["diffusion", "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    assert "train" in out and "sample" in out
+    assert "train" in out and "sample" in out and "evaluate" in out
+
+
+def test_data_root_follows_the_project_convention(monkeypatch, tmp_path):
+    """``data.root`` defaults to ``$CONCORD_DATA/fashion-mnist``, else ``data/fashion-mnist``; the
+    shipped config names no folder, so the environment variable reaches it."""
+    import os
+    from pathlib import Path
+
+    from concord.run.config import load_config
+
+    shipped = Path(__file__).resolve().parents[1] / "configs" / "ict_fashion_mnist.yaml"
+    monkeypatch.delenv("CONCORD_DATA", raising=False)
+    assert load_config(DiffusionRunConfig, shipped, []).data.root == os.path.join("data", "fashion-mnist")
+    monkeypatch.setenv("CONCORD_DATA", str(tmp_path))
+    assert load_config(DiffusionRunConfig, shipped, []).data.root == os.path.join(str(tmp_path), "fashion-mnist")
+    assert load_config(DiffusionRunConfig, shipped, ["data.root=/x"]).data.root == "/x"

@@ -6,6 +6,7 @@
     torchrun --nproc-per-node 2 -m concord_diffusion.cli train CONFIG --output runs/x
     accelerate launch --multi_gpu --num_processes 2 -m concord_diffusion.cli train CONFIG -o runs/x
     concord diffusion sample runs/x --steps 2 --n 64 --seed 3
+    concord diffusion evaluate runs/x                         # or runs/x/checkpoints/last.pt
 
 A run folder holds ``config.yaml``, ``metrics.jsonl``, ``checkpoints/last.pt``,
 ``samples/step_*.png`` (1-step grids during training), ``samples_1step.png``,
@@ -26,11 +27,15 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     from concord.run import add_train_arguments
+    from concord.run.evaluate import add_evaluate_arguments
 
     parser = argparse.ArgumentParser(prog="concord diffusion", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="consistency-train a diffusers UNet and report 1- / 2-step FD")
     add_train_arguments(train)
+    evaluate = sub.add_parser("evaluate", help="the report's 1- / 2-step FD and precision / recall again, "
+                              "from a run folder or one of its checkpoints (written to RUN/evaluation.json)")
+    add_evaluate_arguments(evaluate)
     sample = sub.add_parser("sample", help="write a PNG grid of samples from a run folder")
     sample.add_argument("run_dir", help="a run folder written by `concord diffusion train`")
     sample.add_argument("--steps", type=int, choices=(1, 2), default=1, help="sampling steps (default: 1)")
@@ -95,6 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     @report_errors
     def run() -> int:
+        if args.command == "evaluate":
+            from concord.run.evaluate import run_evaluation
+            from concord_diffusion.train.config import DiffusionRunConfig
+            from concord_diffusion.train.evaluate import evaluate_run
+
+            return run_evaluation(args, DiffusionRunConfig, evaluate_run)
         return _train(args) if args.command == "train" else _sample(args)
 
     return run()

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from concord.devices import check_device
 from concord.errors import ConfigError
-from concord.run import component_field
+from concord.run import check_threads, component_field
+from concord.run.data_root import default_data_root
 from concord_diffusion.ict.recipe import Recipe
 
 __all__ = ["DEFAULT_UNET", "DataConfig", "DiffusionRunConfig", "EvalConfig", "SampleConfig",
@@ -63,10 +65,16 @@ def check_unet_options(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def default_images_root() -> str:
+    """``fashion-mnist`` under the project's data root (``$CONCORD_DATA``, else ``data/``)."""
+    return os.path.join(default_data_root(), "fashion-mnist")
+
+
 @dataclass
 class DataConfig:
     #: the data set: a folder of idx files (Fashion-MNIST), ``.npy`` arrays, or images
-    root: str = "data/fashion-mnist"
+    #: (default: ``$CONCORD_DATA/fashion-mnist``, else ``data/fashion-mnist``)
+    root: str = field(default_factory=default_images_root)
     format: Literal["auto", "idx", "npy", "folder"] = "auto"
     #: axis order of 4-D ``.npy`` arrays (``auto`` refuses ambiguous shapes)
     layout: Literal["auto", "nchw", "nhwc"] = "auto"
@@ -116,8 +124,7 @@ class TrainConfig:
             raise ConfigError(f"train.ema_decay must lie in [0, 1], got {self.ema_decay}")
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ConfigError(f"train.grad_clip must be > 0 or null, got {self.grad_clip}")
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"train.threads must be >= 1 or null, got {self.threads}")
+        check_threads("train.threads", self.threads)
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ConfigError(f"train.betas must be two numbers in [0, 1), got {self.betas}")
 

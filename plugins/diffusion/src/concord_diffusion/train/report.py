@@ -13,9 +13,11 @@ from concord_diffusion.evaluate.frechet import frechet_distance_of_features
 from concord_diffusion.evaluate.sample_quality import generate, sample_quality
 from concord_diffusion.train.config import DiffusionRunConfig
 from concord_diffusion.train.streams import stream_generator
+from concord_diffusion.data.image_set import ImageSet
+from concord_diffusion.ict.consistency_function import ConsistencyFunction
 from concord_diffusion.train.trainer import TrainedModel
 
-__all__ = ["build_report"]
+__all__ = ["build_report", "sample_quality_report"]
 
 
 def build_report(run: Run[DiffusionRunConfig], trained: TrainedModel) -> dict[str, Any]:
@@ -38,8 +40,21 @@ def build_report(run: Run[DiffusionRunConfig], trained: TrainedModel) -> dict[st
         report["replicas_identical"] = trained.replicas_identical
     if not cfg.eval.enabled:
         return report
+    report.update(sample_quality_report(cfg, trained.ema, trained.sigmas_1step, trained.sigmas_2step,
+                                        trained.data, run.device))
+    return report
+
+
+def sample_quality_report(cfg: DiffusionRunConfig, ema: ConsistencyFunction, sigmas_1step: list[float],
+                          sigmas_2step: list[float], data: ImageSet, device: torch.device) -> dict[str, Any]:
+    """The evaluation keys of ``report.json`` (``fd_1step``, ``fd_2step``, precision / recall,
+    ``fd_train_vs_reference``, the feature network's accuracy) for the model ``ema`` trained on
+    ``data``; every draw comes from the run's seeded streams, so ``concord diffusion evaluate``
+    reproduces ``train``'s figures exactly."""
+    recipe = cfg.ict
+    report: dict[str, Any] = {}
+    trained_sigmas = {1: sigmas_1step, 2: sigmas_2step}
     ev = cfg.eval
-    data = trained.data
     reference = load_split(cfg.data.root, ev.reference, format=cfg.data.format, layout=cfg.data.layout)
     if reference is None:
         from concord.errors import DataError
@@ -50,7 +65,6 @@ def build_report(run: Run[DiffusionRunConfig], trained: TrainedModel) -> dict[st
     features, about = feature_network(ev.feature_net, data.images, data.labels, cache_dir=ev.cache_dir,
                                       epochs=ev.classifier_epochs, seed=cfg.seed, width=ev.classifier_width)
     report.update(about)
-    device = run.device
     say(f"evaluating: {ev.n_samples} samples per sampler against {len(reference)} {ev.reference} images")
     real = extract_features(features, reference.images, batch_size=ev.batch_size, device=device)
     n = min(ev.n_samples, len(reference))
@@ -59,8 +73,8 @@ def build_report(run: Run[DiffusionRunConfig], trained: TrainedModel) -> dict[st
     train_features = extract_features(features, data.images[train_pick], batch_size=ev.batch_size, device=device)
     report["fd_train_vs_reference"] = frechet_distance_of_features(real, train_features)
     shape = tuple(data.images.shape[1:])
-    for steps, sigmas in ((1, trained.sigmas_1step), (2, trained.sigmas_2step)):
-        fake = generate(trained.ema, ev.n_samples, shape, sigmas,
+    for steps, sigmas in trained_sigmas.items():
+        fake = generate(ema, ev.n_samples, shape, sigmas,
                         seed_stream=lambda b, s=steps: stream_generator(cfg.seed, f"eval/{s}", b),
                         batch_size=ev.batch_size, sigma_min=recipe.sigma_min, clip=cfg.sample.clip, device=device)
         q = sample_quality(real, fake, features, k=ev.k, pr_reference=real[pick], batch_size=ev.batch_size, device=device)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from concord.errors import ConfigError, DataError
-from concord.run import Run, build_component, progress
+from concord.run import Run, build_component, progress, use_threads
 from concord_diffusion.data.image_set import ImageSet, to_model_range
 from concord_diffusion.data.loading import load_split
 from concord_diffusion.evaluate.image_grid import save_grid
@@ -88,8 +88,7 @@ def train_consistency(run: Run[DiffusionRunConfig]) -> TrainedModel | None:
     from diffusers import UNet2DModel
 
     cfg, recipe = run.config, run.config.ict
-    if cfg.train.threads is not None:
-        torch.set_num_threads(cfg.train.threads)
+    use_threads(cfg.train.threads)
     world, rank = run.world_size, run.rank
     total = cfg.train.steps
     batch = cfg.train.batch_size
