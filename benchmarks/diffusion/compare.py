@@ -19,6 +19,8 @@ by running ``concord diffusion train`` itself (one run folder per variant and se
 2-step grids to ``results/``, and prints the table (mean +- std over seeds).
 
     python benchmarks/diffusion/compare.py --data-root /usr/share/datasets/fashion-mnist --seeds 0
+    python benchmarks/diffusion/compare.py --data-root /usr/share/datasets/fashion-mnist --seeds 0 \
+        --steps 500 --batch-size 16 --n-samples 1000     # the reduced budget of the README's table
     python benchmarks/diffusion/compare.py --summarize
 
 Runs already reported are skipped (the script can be stopped and started again); a killed run
@@ -51,7 +53,8 @@ KEYS = ("fd_1step", "fd_2step", "precision_1step", "recall_1step", "precision_2s
 
 
 def run_one(variant: str, seed: int, args: argparse.Namespace) -> dict:
-    out = Path(args.runs) / f"{variant}_seed{seed}"
+    tag = f"{variant}_seed{seed}_{args.steps}x{args.batch_size}"
+    out = Path(args.runs) / tag
     sets = [f"data.root={args.data_root}", f"seed={seed}", f"train.steps={args.steps}",
             f"train.batch_size={args.batch_size}", f"train.threads={args.threads}",
             f"eval.n_samples={args.n_samples}", *VARIANTS[variant]]
@@ -66,8 +69,8 @@ def run_one(variant: str, seed: int, args: argparse.Namespace) -> dict:
         subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
     report = json.loads((out / "report.json").read_text())
     for steps in (1, 2):
-        shutil.copy(out / f"samples_{steps}step.png", RESULTS / f"{variant}_seed{seed}_{steps}step.png")
-    shutil.copy(out / "loss.png", RESULTS / f"{variant}_seed{seed}_loss.png")
+        shutil.copy(out / f"samples_{steps}step.png", RESULTS / f"{tag}_{steps}step.png")
+    shutil.copy(out / "loss.png", RESULTS / f"{tag}_loss.png")
     return {"variant": variant, "seed": seed, "steps": args.steps, "batch_size": args.batch_size,
             "overrides": VARIANTS[variant], "wall_seconds": time.perf_counter() - t0,
             **{k: report[k] for k in (*KEYS, "final_loss", "final_num_levels", "seconds_per_step",
@@ -85,26 +88,37 @@ def _cell(rows: list[dict], key: str, digits: int = 2) -> str:
 
 
 def summarize(path: Path) -> str:
+    """One table per budget (steps x batch, evaluation samples): rows of different budgets are
+    never averaged together."""
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    lines = ["| variant | seeds | steps x batch | FD 1-step | FD 2-step | precision 1-step | recall 1-step | s / step |",
-             "|---|---|---|---|---|---|---|---|"]
-    for variant in VARIANTS:
-        rs = [r for r in rows if r["variant"] == variant]
-        if not rs:
-            continue
-        lines.append(f"| {variant} | {','.join(str(r['seed']) for r in rs)} | {rs[0]['steps']} x {rs[0]['batch_size']} | "
-                     f"{_cell(rs, 'fd_1step')} | {_cell(rs, 'fd_2step')} | {_cell(rs, 'precision_1step', 3)} | "
-                     f"{_cell(rs, 'recall_1step', 3)} | {_cell(rs, 'seconds_per_step')} |")
-    if rows:
+    budgets = sorted({(r["steps"], r["batch_size"], r["eval_samples"]) for r in rows})
+    out = []
+    for steps, batch, n_eval in budgets:
+        rb = [r for r in rows if (r["steps"], r["batch_size"], r["eval_samples"]) == (steps, batch, n_eval)]
+        lines = [f"budget: {steps} steps x batch {batch}, {n_eval} evaluation samples per sampler", "",
+                 "| variant | seeds | FD 1-step | FD 2-step | precision 1-step | recall 1-step | s / step |",
+                 "|---|---|---|---|---|---|---|"]
+        for variant in VARIANTS:
+            rs = [r for r in rb if r["variant"] == variant]
+            if not rs:
+                continue
+            lines.append(f"| {variant} | {','.join(str(r['seed']) for r in rs)} | "
+                         f"{_cell(rs, 'fd_1step')} | {_cell(rs, 'fd_2step')} | {_cell(rs, 'precision_1step', 3)} | "
+                         f"{_cell(rs, 'recall_1step', 3)} | {_cell(rs, 'seconds_per_step')} |")
         lines.append(f"\nreal vs real (training images against the test set, same feature net): "
-                     f"FD {rows[0]['fd_train_vs_reference']:.2f}; feature net held-out accuracy "
-                     f"{rows[0]['feature_net_accuracy']:.3f}; {rows[0]['eval_samples']} samples per sampler")
-    return "\n".join(lines)
+                     f"FD {rb[0]['fd_train_vs_reference']:.2f}; feature net held-out accuracy "
+                     f"{rb[0]['feature_net_accuracy']:.3f}")
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
 
 
 def main() -> None:
+    from concord_diffusion.train.config import default_images_root
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-root", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--data-root", default=default_images_root(),
+                   help="the Fashion-MNIST idx folder (default: $CONCORD_DATA/fashion-mnist, else "
+                        "data/fashion-mnist; Debian's dataset-fashion-mnist: /usr/share/datasets/fashion-mnist)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--steps", type=int, default=2000)
@@ -120,10 +134,10 @@ def main() -> None:
         Path(args.runs).mkdir(parents=True, exist_ok=True)
         done = set()
         if results.exists():
-            done = {(r["variant"], r["seed"], r["steps"]) for r in map(json.loads, results.read_text().splitlines())}
+            done = {(r["variant"], r["seed"], r["steps"], r["batch_size"], r["eval_samples"]) for r in map(json.loads, results.read_text().splitlines())}
         for seed in args.seeds:
             for variant in args.variants:
-                if (variant, seed, args.steps) in done:
+                if (variant, seed, args.steps, args.batch_size, args.n_samples) in done:
                     continue
                 row = run_one(variant, seed, args)
                 with open(results, "a") as fh:

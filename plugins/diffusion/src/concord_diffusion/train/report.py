@@ -7,14 +7,14 @@ from typing import Any
 import torch
 
 from concord.run import Run, say
+from concord_diffusion.data.image_set import ImageSet
 from concord_diffusion.data.loading import load_split
 from concord_diffusion.evaluate.feature_source import extract_features, feature_network
 from concord_diffusion.evaluate.frechet import frechet_distance_of_features
 from concord_diffusion.evaluate.sample_quality import generate, sample_quality
+from concord_diffusion.ict.consistency_function import ConsistencyFunction
 from concord_diffusion.train.config import DiffusionRunConfig
 from concord_diffusion.train.streams import stream_generator
-from concord_diffusion.data.image_set import ImageSet
-from concord_diffusion.ict.consistency_function import ConsistencyFunction
 from concord_diffusion.train.trainer import TrainedModel
 
 __all__ = ["build_report", "sample_quality_report"]
