@@ -42,8 +42,9 @@ class MetricsHook(Hook):
         self._start = time.monotonic()
         self.start_iter = int(runner.iter)
         if self._main():
-            self._bar = progress(range(runner.iter, runner.max_iters), total=runner.max_iters,
-                                 initial=runner.iter, desc=f"{runner.experiment_name[:20]}")
+            # progress() returns the bar itself (an iterable, not an iterator): step an iterator of it
+            self._bar = iter(progress(range(runner.iter, runner.max_iters), total=runner.max_iters,
+                                      initial=runner.iter, desc=f"{runner.experiment_name[:20]}"))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if not self._main():
