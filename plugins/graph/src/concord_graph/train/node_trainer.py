@@ -29,8 +29,12 @@ from concord_graph.train.views import build_view, edge_drop_rate
 __all__ = ["train_node_contrast"]
 
 
+def _monitor(cfg: NodeRunConfig) -> bool:
+    return cfg.pot.enabled if cfg.pot.monitor is None else cfg.pot.monitor
+
+
 def _budgets(cfg: NodeRunConfig) -> tuple[float, float] | None:
-    if not cfg.pot.enabled:
+    if not cfg.pot.enabled and not _monitor(cfg):
         return None
     if cfg.pot.budget is not None:
         return float(cfg.pot.budget[0]), float(cfg.pot.budget[1])
@@ -40,7 +44,7 @@ def _budgets(cfg: NodeRunConfig) -> tuple[float, float] | None:
 def _build_model(cfg: NodeRunConfig, in_channels: int, gather: bool) -> GRACE:
     e = cfg.encoder
     encoder = GCNEncoder(in_channels, e.out_channels, hidden_channels=e.hidden_channels,
-                         num_layers=e.num_layers, activation=e.activation)
+                         num_layers=e.num_layers, activation=e.activation, sparse_input=e.sparse_input)
     loss = build_component("losses", cfg.loss, where="loss", provided={"gather": gather},
                            required=("gather",) if gather else (),
                            why={"gather": "under torchrun each node contrasts with every process's nodes"})
@@ -107,6 +111,7 @@ def train_node_contrast(run: Run[NodeRunConfig]) -> dict[str, Any]:
     report = {
         "method": cfg.method,
         "pot": cfg.pot.enabled,
+        "pot_bound": cfg.pot.bound if cfg.pot.enabled else None,
         "dataset": cfg.data.name,
         "protocol": cfg.eval.protocol,
         "test_acc_mean": float(np.mean(accs)),
@@ -126,6 +131,9 @@ def train_node_contrast(run: Run[NodeRunConfig]) -> dict[str, Any]:
     }
     if embeddings is not None:
         run_dir.plot_metrics(["loss", "nce", "pot"], "loss.png")
+        if _monitor(cfg):
+            run_dir.plot_metrics(["compactness_view", "compactness_authors", "compactness_certified"],
+                                 "compactness.png")
         plot_embeddings(embeddings, data.y.cpu(), run_dir.file(f"embeddings_{cfg.eval.plot}.png"), method=cfg.eval.plot,
                         title=f"{cfg.method}{' + POT' if cfg.pot.enabled else ''} on {cfg.data.name} ({cfg.eval.plot})",
                         seed=cfg.seed)
@@ -159,7 +167,7 @@ def _train_one(cfg: NodeRunConfig, data, seed: int, repeat: int, view1, view2, b
         losses = list(state["losses"])
         start = int(state["epoch"]) + 1
     step = NodeContrastStep(model, view1, view2, kappa=cfg.pot.kappa if cfg.pot.enabled else None,
-                            budgets=budgets, gather=gather)
+                            budgets=budgets, bound=cfg.pot.bound, monitor=_monitor(cfg), gather=gather)
     whole = full_batch(data) if cfg.train.batch_size is None else None
     desc = f"{cfg.method}{'+pot' if cfg.pot.enabled else ''} [{repeat + 1}/{cfg.train.repeats}]"
     epochs = range(start, cfg.train.epochs)
