@@ -76,8 +76,13 @@ class POTConfig:
     #: log both compactness scores (authors', certified), the sampled view's compactness and
     #: their correlations per epoch in metrics.jsonl; ``null``: when POT is enabled
     monitor: bool | None = None
+    #: monitor every this many epochs (and at the last one): each monitored epoch also computes
+    #: the bound that is not trained
+    monitor_every: int = 1
 
     def __post_init__(self) -> None:
+        if self.monitor_every < 1:
+            raise ConfigError(f"pot.monitor_every must be >= 1, got {self.monitor_every}")
         if self.bound not in ("authors", "certified"):
             raise ConfigError(f"pot.bound must be 'authors' or 'certified', got {self.bound!r}")
         if not 0.0 <= self.kappa <= 1.0:

@@ -73,15 +73,16 @@ class BackSubstitution:
         slope = layer.relaxation.lower_slope
         self.layer = layer
         self.budget = budget
-        self.r_centre = slope[dst] * layer.centre[src]
-        self.r_radius = None if layer.radius is None else slope[dst].abs() * layer.radius[src]
+        s_dst = slope.index_select(0, dst)
+        self.r_centre = s_dst * layer.centre.index_select(0, src)
+        self.r_radius = None if layer.radius is None else s_dst.abs() * layer.radius.index_select(0, src)
         self.by_target = Segments.of(budget.target, n, budget.delta)
 
     def _intercepts(self, coeff: Tensor, node: Tensor | None) -> Tensor:
         rel, b = self.layer.relaxation, self.layer.bias
         lo_b, up_b, slope = rel.lower_intercept, rel.upper_intercept, rel.lower_slope
         if node is not None:
-            lo_b, up_b, slope = lo_b[node], up_b[node], slope[node]
+            lo_b, up_b, slope = (t.index_select(0, node) for t in (lo_b, up_b, slope))
         return (coeff.clamp_min(0) * lo_b + coeff.clamp_max(0) * up_b + coeff * slope * b).sum(1)
 
     def objective_terms(self, coeff: Tensor, node: Tensor) -> Tensor:
@@ -103,10 +104,10 @@ class BackSubstitution:
         path_o = torch.repeat_interleave(torch.arange(node.shape[0], device=node.device), per_o)
         edge = order[start[node][path_o] + torch.arange(path_o.shape[0], device=node.device) - crow[path_o]]
         t = _sampled_products(crow, edge, coeff, self.r_centre[:e])
-        own = (coeff * self.r_centre[e + node]).sum(1)
+        own = (coeff * self.r_centre.index_select(0, e + node)).sum(1)
         if self.r_radius is not None:
             t = t - _sampled_products(crow, edge, coeff.abs(), self.r_radius[:e])
-            own = own - (coeff.abs() * self.r_radius[e + node]).sum(1)
+            own = own - (coeff.abs() * self.r_radius.index_select(0, e + node)).sum(1)
         segments = Segments.of(path_o, node.shape[0], b.delta[node])
         worst = budget_minimum(segments, t[:, None], b.original[edge], b.upper[edge], own[:, None],
                                b.self_lower[node], b.self_upper[node])
@@ -125,9 +126,10 @@ class BackSubstitution:
             lo_t, hi_t = q - spread, q + spread
         lo_c = self._intercepts_columns(weight, lower=True)
         hi_c = self._intercepts_columns(weight, lower=False)
-        lo = budget_minimum(self.by_target, lo_t[:e], b.original, b.upper, lo_t[e:], b.self_lower, b.self_upper)
-        hi = -budget_minimum(self.by_target, -hi_t[:e], b.original, b.upper, -hi_t[e:], b.self_lower, b.self_upper)
-        return lo + lo_c, hi + hi_c
+        both = torch.cat([lo_t, -hi_t], dim=1)  # the upper bound is the lower bound of -H W
+        worst = budget_minimum(self.by_target, both[:e], b.original, b.upper, both[e:], b.self_lower, b.self_upper)
+        out = weight.shape[1]
+        return worst[:, :out] + lo_c, -worst[:, out:] + hi_c
 
     def _intercepts_columns(self, weight: Tensor, *, lower: bool) -> Tensor:
         rel, b = self.layer.relaxation, self.layer.bias

@@ -29,46 +29,60 @@ __all__ = ["Segments", "budget_minimum"]
 
 @dataclass(frozen=True)
 class Segments:
-    """Entries grouped by segment, in buckets of equal-size segments: bucket ``b`` is the dense
-    ``(n_b, d_b)`` matrix ``entries[b]`` of entry ids of the segments ``ids[b]``, each allowed
-    ``k[b]`` drops (``kmax[b]`` their maximum, a Python int)."""
+    """Entries grouped by segment, in buckets of equal-size segments: bucket ``b`` holds the
+    segments ``ids[b]`` of ``sizes[b]`` entries each, every one allowed ``k[b]`` drops
+    (``kmax[b]`` their maximum, a Python int); ``order`` lists the entries bucket after bucket,
+    segment after segment."""
 
     segment: Tensor
-    ids: tuple[Tensor, ...]
-    entries: tuple[Tensor, ...]
+    order: Tensor
+    ids: Tensor
+    sizes: tuple[int, ...]
+    counts: tuple[int, ...]
     k: tuple[Tensor, ...]
     kmax: tuple[int, ...]
     num_segments: int
 
     @classmethod
     def of(cls, segment: Tensor, num_segments: int, k: Tensor) -> Segments:
-        """Group entries by ``segment`` ``(M,)``; ``k`` ``(num_segments,)`` drops per segment."""
-        order = torch.argsort(segment, stable=True)
+        """Group entries by ``segment`` ``(M,)``; ``k`` ``(num_segments,)`` drops per segment.
+        Segments that may drop nothing are left out (their top sum is 0)."""
+        by_segment = torch.argsort(segment, stable=True)
         counts = torch.bincount(segment, minlength=num_segments)
         start = torch.cumsum(counts, 0) - counts
         k = k.to(torch.long)
-        ids, entries, ks, kmax = [], [], [], []
+        ids, orders, sizes, numbers, ks, kmax = [], [], [], [], [], []
         for d in torch.unique(counts[counts > 0]).tolist():
             seg = torch.nonzero(counts == d).view(-1)
             kb = torch.clamp(k[seg], max=d)
             top = int(kb.max())
             if top == 0:
-                continue  # nothing may be dropped in this bucket
+                continue
             ids.append(seg)
-            entries.append(order[start[seg][:, None] + torch.arange(d, device=segment.device)])
+            orders.append(by_segment[start[seg][:, None] + torch.arange(d, device=segment.device)].view(-1))
+            sizes.append(d)
+            numbers.append(int(seg.shape[0]))
             ks.append(kb)
             kmax.append(top)
-        return cls(segment, tuple(ids), tuple(entries), tuple(ks), tuple(kmax), num_segments)
+        empty = segment.new_zeros(0)
+        return cls(segment, torch.cat(orders) if orders else empty, torch.cat(ids) if ids else empty,
+                   tuple(sizes), tuple(numbers), tuple(ks), tuple(kmax), num_segments)
 
     def top_sum(self, values: Tensor) -> Tensor:
         """Per segment (and column), the sum of its ``k`` largest ``values`` ``(M, C)`` (values
-        >= 0) -> ``(num_segments, C)``."""
-        out = values.new_zeros((self.num_segments, values.shape[1]))
-        for seg, ent, kb, top in zip(self.ids, self.entries, self.k, self.kmax):
-            best = values[ent].topk(top, dim=1).values  # (n_b, top, C), largest first
+        >= 0) -> ``(num_segments, C)``. One gather and one scatter for all buckets (a gather per
+        bucket would cost a full-size gradient per bucket in the backward pass)."""
+        c = values.shape[1]
+        out = values.new_zeros((self.num_segments, c))
+        if not self.sizes:
+            return out
+        pieces = torch.split(values.index_select(0, self.order), [d * m for d, m in zip(self.sizes, self.counts)])
+        sums = []
+        for piece, d, m, kb, top in zip(pieces, self.sizes, self.counts, self.k, self.kmax):
+            best = piece.view(m, d, c).topk(top, dim=1).values  # largest first
             chosen = torch.arange(top, device=kb.device)[None, :] < kb[:, None]
-            out.index_add_(0, seg, (best * chosen[:, :, None].to(best.dtype)).sum(dim=1))
-        return out
+            sums.append((best * chosen[:, :, None].to(best.dtype)).sum(dim=1))
+        return out.index_add(0, self.ids, torch.cat(sums))
 
 
 def budget_minimum(segments: Segments, values: Tensor, lower: Tensor, upper: Tensor, self_values: Tensor,
@@ -79,10 +93,11 @@ def budget_minimum(segments: Segments, values: Tensor, lower: Tensor, upper: Ten
         values ``(M, C)`` with ``lower`` / ``upper`` ``(M,)`` (entries in ``segments``);
         self_values ``(S, C)`` with ``self_lower`` / ``self_upper`` ``(S,)`` -> ``(S, C)``.
     """
-    lo, up = lower[:, None], upper[:, None]
-    kept = torch.where(values >= 0, lo * values, up * values)
-    total = values.new_zeros(self_values.shape).index_add_(0, segments.segment, kept)
-    gain = segments.top_sum((lo * values).clamp_min(0))
-    sl, su = self_lower[:, None], self_upper[:, None]
-    own = torch.where(self_values >= 0, sl * self_values, su * self_values)
-    return own + total - gain
+    # the weight each term takes is chosen outside autograd (a product has a cheaper backward pass
+    # than a `where` of two products); lower >= 0, so [lower * t]_+ = lower * [t]_+
+    with torch.no_grad():
+        weight = torch.where(values >= 0, lower[:, None], upper[:, None])
+        self_weight = torch.where(self_values >= 0, self_lower[:, None], self_upper[:, None])
+    total = values.new_zeros(self_values.shape).index_add(0, segments.segment, values * weight)
+    gain = segments.top_sum(values.clamp_min(0) * lower[:, None])
+    return self_values * self_weight + total - gain

@@ -174,6 +174,7 @@ def _train_one(cfg: NodeRunConfig, data, seed: int, repeat: int, view1, view2, b
     extendable = ResumePoint.extendable(repeat, cfg.train.repeats)
     for epoch in progress(epochs, desc=desc, initial=start, total=cfg.train.epochs, disable=rank != 0 or None):
         t0 = time.perf_counter()
+        step.monitor = _monitor(cfg) and (epoch % cfg.pot.monitor_every == 0 or epoch == cfg.train.epochs - 1)
         model.train()
         batches = [whole] if whole is not None else NodeBatches(
             data, cfg.train.batch_size, num_hops, order_g, rank=rank, world_size=world_size)
