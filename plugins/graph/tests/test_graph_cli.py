@@ -144,7 +144,8 @@ def test_shipped_configs_load():
 
     folder = Path(__file__).resolve().parents[1] / "configs"
     names = sorted(p.name for p in folder.glob("*.yaml"))
-    assert names == ["gca_cora.yaml", "grace_cora.yaml", "grace_pot_cora.yaml", "meow_acm.yaml"]
+    assert names == ["gca_cora.yaml", "grace_citeseer.yaml", "grace_cora.yaml", "grace_pot_cora.yaml",
+                     "grace_pubmed.yaml", "meow_acm.yaml"]
     for p in folder.glob("*.yaml"):
         cfg = load_config(schema_for(p, []), p)
         assert cfg.data.root == "data"
