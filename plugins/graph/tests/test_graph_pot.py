@@ -22,7 +22,7 @@ from concord_graph.pot import (
     linear_bounds,
     within_budget,
 )
-from concord_graph.pot.back_substitution import BackSubstitution, HiddenLayer
+from concord_graph.pot.back_substitution import BackSubstitution, HiddenLayer, csr_order
 from concord_graph.pot.budget_minimum import Segments, budget_minimum
 from concord_graph.pot.relaxation import parallel_linear_bounds
 
@@ -153,13 +153,19 @@ def test_back_substitution_bounds_hold_for_every_graph_of_the_budget(layers, act
     b = edge_budget(SMALL, 5, p)
     back = BackSubstitution(_hidden_layer(enc, x, SMALL, p), b)
     weight = enc.layer_parameters()[-1][0]
-    coeff = torch.randn(8, weight.shape[0], generator=_gen(23))
-    node = torch.tensor([0, 1, 2, 3, 4, 1, 2, 4])
+    targets = torch.tensor([4, 1, 2])
+    coeff = torch.randn(3, weight.shape[0], generator=_gen(23))
+    slot = torch.full((5,), -1)
+    slot[targets] = torch.arange(3)
+    into = torch.nonzero(slot[b.target] >= 0).view(-1)
+    into = into[csr_order(slot[b.target[into]], b.source[into], 5)]
     with torch.no_grad():
-        lo, hi = back.unit_bounds(weight)
-        low = back.objective_terms(coeff, node)
+        g = back.unit_bounds(weight)
+        out = weight.shape[1]
+        lo, hi = g[:, :out], -g[:, out:]
+        low_edge, low_self = back.objective_terms(coeff, targets, into)
         seen_lo, seen_hi = torch.full_like(lo, float("inf")), torch.full_like(hi, -float("inf"))
-        seen_obj = torch.full((8,), float("inf"))
+        seen_edge, seen_self = torch.full_like(low_edge, float("inf")), torch.full_like(low_self, float("inf"))
         count = 0
         for aug in _graphs_within_budget(SMALL, 5, p):
             h = x  # the hidden layer of this graph: every layer but the last
@@ -168,11 +174,12 @@ def test_back_substitution_bounds_hold_for_every_graph_of_the_budget(layers, act
                 h = a_l(op @ (h @ w_l) + b_l)
             hw = h @ weight
             seen_lo, seen_hi = torch.minimum(seen_lo, hw), torch.maximum(seen_hi, hw)
-            seen_obj = torch.minimum(seen_obj, (coeff * h[node]).sum(1))
+            seen_edge = torch.minimum(seen_edge, (coeff[slot[b.target[into]]] * h[b.source[into]]).sum(1))
+            seen_self = torch.minimum(seen_self, (coeff * h[targets]).sum(1))
             count += 1
     assert count > 20
     assert bool((lo <= seen_lo + 1e-5).all()) and bool((hi >= seen_hi - 1e-5).all())
-    assert bool((low <= seen_obj + 1e-5).all())
+    assert bool((low_edge <= seen_edge + 1e-5).all()) and bool((low_self <= seen_self + 1e-5).all())
 
 
 def test_back_substitution_tightens_the_certificate():

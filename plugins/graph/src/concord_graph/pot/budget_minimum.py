@@ -24,7 +24,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["Segments", "budget_minimum"]
+from concord_graph.nn.sparse_operator import SparseOperator
+
+__all__ = ["Aggregation", "Segments", "budget_minimum"]
 
 
 @dataclass(frozen=True)
@@ -68,15 +70,19 @@ class Segments:
         return cls(segment, torch.cat(orders) if orders else empty, torch.cat(ids) if ids else empty,
                    tuple(sizes), tuple(numbers), tuple(ks), tuple(kmax), num_segments)
 
-    def top_sum(self, values: Tensor) -> Tensor:
-        """Per segment (and column), the sum of its ``k`` largest ``values`` ``(M, C)`` (values
-        >= 0) -> ``(num_segments, C)``. One gather and one scatter for all buckets (a gather per
-        bucket would cost a full-size gradient per bucket in the backward pass)."""
+    def top_sum(self, values: Tensor, rows: Tensor | None = None, scale: Tensor | None = None) -> Tensor:
+        """Per segment (and column), the sum of its ``k`` largest entry values -> ``(num_segments,
+        C)``. Entry ``e``'s value is ``values[rows[e]] * scale[e]`` (default: ``values[e]``), all
+        >= 0. One gather and one scatter for all buckets (a gather per bucket would cost a
+        full-size gradient per bucket in the backward pass)."""
         c = values.shape[1]
         out = values.new_zeros((self.num_segments, c))
         if not self.sizes:
             return out
-        pieces = torch.split(values.index_select(0, self.order), [d * m for d, m in zip(self.sizes, self.counts)])
+        picked = values.index_select(0, self.order if rows is None else rows.index_select(0, self.order))
+        if scale is not None:
+            picked = picked * scale.index_select(0, self.order)[:, None]
+        pieces = torch.split(picked, [d * m for d, m in zip(self.sizes, self.counts)])
         sums = []
         for piece, d, m, kb, top in zip(pieces, self.sizes, self.counts, self.k, self.kmax):
             best = piece.view(m, d, c).topk(top, dim=1).values  # largest first
@@ -85,19 +91,53 @@ class Segments:
         return out.index_add(0, self.ids, torch.cat(sums))
 
 
+class Aggregation:
+    """The budget of one aggregation, built once and minimised for many value columns.
+
+    Segment ``s`` (row) of ``segments`` sums its entries ``e``, each reading row ``column[e]``
+    of the values with a kept weight in ``[lower[e], upper[e]]``, at most ``k[s]`` of them
+    dropped, plus its own never-dropped self term with weight in
+    ``[self_lower[s], self_upper[s]]``. With ``products`` (for many columns) the sums run as two
+    sparse products, :math:`L [V]_+ + U [V]_-` (constant matrices, fast backward); without (a
+    column or two) as one scatter. The drops: :meth:`Segments.top_sum`.
+    """
+
+    def __init__(self, segments: Segments, column: Tensor, num_columns: int, lower: Tensor, upper: Tensor,
+                 self_lower: Tensor, self_upper: Tensor, *, products: bool = True) -> None:
+        s, segment = segments.num_segments, segments.segment
+        self.segments = segments
+        self.column = column
+        self.lower = lower
+        self.upper = upper
+        self.low = SparseOperator.from_entries(segment, column, lower, (s, num_columns)) if products else None
+        self.high = SparseOperator.from_entries(segment, column, upper, (s, num_columns)) if products else None
+        self.self_lower = self_lower[:, None]
+        self.self_upper = self_upper[:, None]
+
+    def minimum(self, values: Tensor, self_values: Tensor) -> Tensor:
+        """``(S, C)``: the minimum over the budget of every column of ``values`` ``(num_columns,
+        C)`` aggregated (``self_values`` ``(S, C)``: the self terms)."""
+        plus = values.clamp_min(0)
+        if self.low is not None and self.high is not None:
+            total = self.low @ plus + self.high @ values.clamp_max(0)
+        else:
+            read = values.index_select(0, self.column)
+            terms = read.clamp_min(0) * self.lower[:, None] + read.clamp_max(0) * self.upper[:, None]
+            total = values.new_zeros(self_values.shape).index_add(0, self.segments.segment, terms)
+        gain = self.segments.top_sum(plus, self.column, self.lower)
+        own = self.self_lower * self_values.clamp_min(0) + self.self_upper * self_values.clamp_max(0)
+        return own + total - gain
+
+
 def budget_minimum(segments: Segments, values: Tensor, lower: Tensor, upper: Tensor, self_values: Tensor,
                    self_lower: Tensor, self_upper: Tensor) -> Tensor:
-    """:math:`\\min` of one aggregation over the budget (module docstring), every column alike.
+    r""":math:`\min` of one aggregation over the budget (module docstring), every column alike,
+    for values given per entry (see :class:`Aggregation` to reuse the budget and to read node
+    values through an index).
 
     Shapes:
         values ``(M, C)`` with ``lower`` / ``upper`` ``(M,)`` (entries in ``segments``);
         self_values ``(S, C)`` with ``self_lower`` / ``self_upper`` ``(S,)`` -> ``(S, C)``.
     """
-    # the weight each term takes is chosen outside autograd (a product has a cheaper backward pass
-    # than a `where` of two products); lower >= 0, so [lower * t]_+ = lower * [t]_+
-    with torch.no_grad():
-        weight = torch.where(values >= 0, lower[:, None], upper[:, None])
-        self_weight = torch.where(self_values >= 0, self_lower[:, None], self_upper[:, None])
-    total = values.new_zeros(self_values.shape).index_add(0, segments.segment, values * weight)
-    gain = segments.top_sum(values.clamp_min(0) * lower[:, None])
-    return self_values * self_weight + total - gain
+    entries = torch.arange(values.shape[0], device=values.device)
+    return Aggregation(segments, entries, values.shape[0], lower, upper, self_lower, self_upper).minimum(values, self_values)

@@ -72,9 +72,14 @@ from torch import Tensor, nn
 from concord import distributed
 from concord.errors import InputError
 from concord_graph.nn.gcn_encoder import GCNEncoder
-from concord_graph.pot.back_substitution import BackSubstitution, HiddenLayer
+from concord_graph.pot.back_substitution import (
+    BackSubstitution,
+    HiddenLayer,
+    SampledPattern,
+    csr_order,
+)
 from concord_graph.pot.budget import EdgeBudget, edge_budget
-from concord_graph.pot.budget_minimum import Segments, budget_minimum
+from concord_graph.pot.budget_minimum import Aggregation, Segments
 from concord_graph.pot.relaxation import (
     activation_interval,
     linear_bounds,
@@ -149,12 +154,6 @@ def _interval_bounds(budget: EdgeBudget, encoder: GCNEncoder, x: Tensor) -> _Box
     return _Boxes(centre, radius, hidden, zl, zu)
 
 
-def _aggregate(segments: Segments, b: EdgeBudget, values: Tensor) -> Tensor:
-    """``min`` over the budget of ``sum_j A'_ij values_j`` for every node, columns alike."""
-    return budget_minimum(segments, values.index_select(0, b.source), b.original, b.upper, values,
-                          b.self_lower, b.self_upper)
-
-
 def certified_compactness(
     encoder: GCNEncoder,
     x: Tensor,
@@ -196,8 +195,8 @@ def certified_compactness(
     back = BackSubstitution(boxes.hidden, b) if back_substitute and boxes.hidden is not None else None
     zl, zu = boxes.z_lower[targets], boxes.z_upper[targets]
     if back is not None and back_substitute is True:  # Z^(L) through the relaxed hidden layer, per column
-        g_lo, g_hi = back.unit_bounds(weight_l)
-        worst = _aggregate(back.by_target, b, torch.cat([g_lo, -g_hi], dim=1))[targets]
+        g = back.unit_bounds(weight_l)  # (N, 2 out): lower bounds of H_j W and of -H_j W
+        worst = back.nodes.minimum(g, g)[targets]
         out = weight_l.shape[1]
         zl = torch.maximum(zl, worst[:, :out] + bias_l)
         zu = torch.minimum(zu, -worst[:, out:] + bias_l)
@@ -211,18 +210,22 @@ def certified_compactness(
     const = (weights * intercept).sum(dim=1) + lam @ bias_l
     v = lam @ weight_l.t()  # (T, d_{L-1}): t_ij = min over the budget of H_j . v_i
 
-    # the aggregation into the targets: their in-edges, then their self loops
+    # the aggregation into the targets: their in-edges, sorted by (target slot, source)
+    t_count = targets.shape[0]
     slot = torch.full((n,), -1, dtype=torch.long, device=x.device)
-    slot[targets] = torch.arange(targets.shape[0], device=x.device)
+    slot[targets] = torch.arange(t_count, device=x.device)
     into = torch.nonzero(slot[b.target] >= 0).view(-1)
-    pos = torch.cat([slot[b.target[into]], torch.arange(targets.shape[0], device=x.device)])
-    node = torch.cat([b.source[into], targets])
-    v_pos = v.index_select(0, pos)
-    t = (boxes.h_centre.index_select(0, node) * v_pos).sum(1) - (boxes.h_radius.index_select(0, node) * v_pos.abs()).sum(1)
+    into = into[csr_order(slot[b.target[into]], b.source[into], n)]
+    pos = slot[b.target[into]]
+    # the box: min over H_j in [c - r, c + r] of H_j . v_i = c . v_i - r . |v_i|
+    box_keys = torch.cat([boxes.h_centre, -boxes.h_radius], dim=1)
+    box_rows = torch.cat([v, v.abs()], dim=1)
+    t_edge = SampledPattern(pos, b.source[into], t_count, n).products(box_rows, box_keys)
+    t_self = (box_rows * box_keys.index_select(0, targets)).sum(1)
     if back is not None:  # both are lower bounds of H_j . v_i: keep the larger
-        t = torch.maximum(t, back.objective_terms(v_pos, node))
-    e = into.shape[0]
-    segments = Segments.of(pos[:e], targets.shape[0], b.delta[targets])
-    worst = budget_minimum(segments, t[:e, None], b.original[into], b.upper[into], t[e:, None],
-                           b.self_lower[targets], b.self_upper[targets])
-    return const + worst.squeeze(1)
+        bs_edge, bs_self = back.objective_terms(v, targets, into)
+        t_edge, t_self = torch.maximum(t_edge, bs_edge), torch.maximum(t_self, bs_self)
+    e_t = into.shape[0]
+    last = Aggregation(Segments.of(pos, t_count, b.delta[targets]), torch.arange(e_t, device=x.device), e_t,
+                       b.original[into], b.upper[into], b.self_lower[targets], b.self_upper[targets], products=False)
+    return const + last.minimum(t_edge[:, None], t_self[:, None]).squeeze(1)
