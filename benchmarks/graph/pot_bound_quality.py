@@ -34,20 +34,6 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def _within_budget(edge_index: torch.Tensor, delta: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Drop a uniform number r_i <= delta_i of node i's in-edges, chosen uniformly."""
-    dst = edge_index[1]
-    n = delta.shape[0]
-    r = torch.floor(torch.rand(n, generator=g) * (delta + 1))
-    order = torch.randperm(dst.shape[0], generator=g)
-    order = order[torch.argsort(dst[order], stable=True)]
-    counts = torch.bincount(dst, minlength=n)
-    start = torch.cumsum(counts, 0) - counts
-    rank = torch.empty_like(order)
-    rank[order] = torch.arange(order.shape[0]) - start[dst[order]]
-    return edge_index[:, rank >= r[dst]]
-
-
 def main() -> None:
     from concord.run import load_config
     from concord.run.checkpoint import load_checkpoint
@@ -59,7 +45,7 @@ def main() -> None:
         compactness,
         compactness_weights,
     )
-    from concord_graph.pot.budget import edge_budget
+    from concord_graph.pot.budget import edge_budget, sample_within_budget
     from concord_graph.train.node_trainer import _budgets, _build_model
     from concord_graph.train.views import build_view, edge_drop_rate
 
@@ -96,7 +82,7 @@ def main() -> None:
                 # the sampled view is not always inside the budget: the worst case over its graphs
                 worst = torch.full((n,), float("inf"))
                 for _ in range(args.worst):
-                    worst = torch.minimum(worst, compactness(enc(view.x, _within_budget(data.edge_index, delta, g)), w))
+                    worst = torch.minimum(worst, compactness(enc(view.x, sample_within_budget(data.edge_index, delta, g)), w))
                 scores = {
                     "real": compactness(z, w),
                     "worst": worst,

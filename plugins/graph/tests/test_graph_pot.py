@@ -23,6 +23,7 @@ from concord_graph.pot import (
     within_budget,
 )
 from concord_graph.pot.back_substitution import BackSubstitution, HiddenLayer, csr_order
+from concord_graph.pot.budget import sample_within_budget
 from concord_graph.pot.budget_minimum import Segments, budget_minimum
 from concord_graph.pot.relaxation import parallel_linear_bounds
 
@@ -38,22 +39,6 @@ def _encoder(in_ch: int, layers: int, act: str, seed: int) -> GCNEncoder:
         for i, a in enumerate(enc.acts):
             a.weight.data.fill_([0.3, -0.2, 1.4][i % 3])  # convex, non-monotone and concave pieces
     return enc
-
-
-def _sample_within_budget(edge_index: torch.Tensor, delta: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """A random drop pattern inside the budget: node v loses a uniform number r_v <= delta_v of
-    its in-edges, chosen uniformly (r_v = delta_v half of the time: the extreme graphs)."""
-    dst = edge_index[1]
-    n = delta.shape[0]
-    r = torch.floor(torch.rand(n, generator=g) * (delta + 1))
-    r = torch.where(torch.rand(n, generator=g) < 0.5, delta, r)
-    order = torch.randperm(dst.shape[0], generator=g)
-    order = order[torch.argsort(dst[order], stable=True)]
-    counts = torch.bincount(dst, minlength=n)
-    start = torch.cumsum(counts, 0) - counts
-    rank = torch.empty_like(order)
-    rank[order] = torch.arange(order.shape[0]) - start[dst[order]]
-    return edge_index[:, rank >= r[dst]]
 
 
 def _sample_pairs_within_budget(edge_index: torch.Tensor, delta: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -85,7 +70,7 @@ def test_certified_compactness_never_exceeds_sampled_augmentations(layers, act):
             if s % 10 == 0:
                 aug = _sample_pairs_within_budget(data.edge_index, delta, g)
             else:
-                aug = _sample_within_budget(data.edge_index, delta, g)
+                aug = sample_within_budget(data.edge_index, delta, g, extreme=0.5)
             if s % 50 == 0:
                 assert within_budget(data.edge_index, aug, 24, p)
             worst = torch.minimum(worst, compactness(enc(data.x, aug), w))

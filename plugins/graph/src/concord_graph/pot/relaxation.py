@@ -80,16 +80,32 @@ class LinearBounds:
     upper_intercept: Tensor
 
 
+@dataclass(frozen=True)
+class _Neurons:
+    """Which neurons of ``[l, u]`` are stable, and the chord of the unstable ones."""
+
+    a: Tensor
+    pos: Tensor
+    neg: Tensor
+    unstable: Tensor
+    chord_slope: Tensor
+    chord_intercept: Tensor
+
+    @classmethod
+    def of(cls, l: Tensor, u: Tensor, a: Tensor | float) -> _Neurons:  # noqa: E741 - the paper's symbols
+        a_t = torch.as_tensor(a, dtype=l.dtype, device=l.device).expand_as(l)
+        pos, neg = l >= 0, u <= 0
+        unstable = ~(pos | neg)
+        width = torch.where(unstable, u - l, torch.ones_like(l))
+        return cls(a_t, pos, neg, unstable, (u - a_t * l) / width, (a_t - 1) * u * l / width)
+
+
 def linear_bounds(lower: Tensor, upper: Tensor, a: Tensor | float) -> LinearBounds:
     """CROWN linear bounds of :math:`\\sigma` on ``[lower, upper]`` (:math:`[l, u]` in the module docstring)."""
     l, u = lower, upper  # noqa: E741 - the symbols of the paper
-    a_t = torch.as_tensor(a, dtype=l.dtype, device=l.device).expand_as(l)
-    pos = l >= 0
-    neg = u <= 0
-    unstable = ~(pos | neg)
-    width = torch.where(unstable, u - l, torch.ones_like(l))
-    chord_slope = (u - a_t * l) / width
-    chord_intercept = (a_t - 1) * u * l / width
+    nn_ = _Neurons.of(l, u, a)
+    a_t, pos, unstable = nn_.a, nn_.pos, nn_.unstable
+    chord_slope, chord_intercept = nn_.chord_slope, nn_.chord_intercept
     origin_slope = torch.where(u >= -l, torch.ones_like(l), a_t)
     convex = a_t <= 1
     stable_slope = torch.where(pos, torch.ones_like(l), a_t)
@@ -106,14 +122,12 @@ def authors_linear_bounds(lower: Tensor, upper: Tensor, a: Tensor | float) -> Li
     :math:`a` where :math:`u \le 0`, otherwise the chord slope :math:`s = (u - al)/(u - l)` for
     both lines, with intercepts :math:`\beta^L = 0` and :math:`\beta^U = (a-1)ul/(u - al)`."""
     l, u = lower, upper  # noqa: E741 - the symbols of the paper
-    a_t = torch.as_tensor(a, dtype=l.dtype, device=l.device).expand_as(l)
-    pos = l >= 0
-    neg = u <= 0
-    unstable = ~(pos | neg)
+    nn_ = _Neurons.of(l, u, a)
+    a_t, unstable = nn_.a, nn_.unstable
     one = torch.ones_like(l)
     rise = torch.where(unstable, u - a_t * l, one)
     # where l = u = 0 both masks hold; the authors assign `a` last, so it wins
-    slope = torch.where(neg, a_t, torch.where(pos, one, rise / torch.where(unstable, u - l, one)))
+    slope = torch.where(nn_.neg, a_t, torch.where(nn_.pos, one, nn_.chord_slope))
     intercept = torch.where(unstable, (a_t - 1) * u * l / rise, torch.zeros_like(l))
     return LinearBounds(slope, torch.zeros_like(l), slope, intercept)
 
@@ -129,14 +143,10 @@ def parallel_linear_bounds(lower: Tensor, upper: Tensor, a: Tensor | float) -> L
     plus an intercept whatever the signs of :math:`c` -- what lets the certified bound push one
     product per layer through the graph instead of two (:mod:`concord_graph.pot.back_substitution`).
     """
-    l, u = lower, upper  # noqa: E741 - the symbols of the paper
-    a_t = torch.as_tensor(a, dtype=l.dtype, device=l.device).expand_as(l)
-    pos = l >= 0
-    neg = u <= 0
-    unstable = ~(pos | neg)
-    width = torch.where(unstable, u - l, torch.ones_like(l))
-    slope = torch.where(unstable, (u - a_t * l) / width, torch.where(pos, torch.ones_like(l), a_t))
-    chord = torch.where(unstable, (a_t - 1) * u * l / width, torch.zeros_like(l))
+    nn_ = _Neurons.of(lower, upper, a)
+    a_t, unstable = nn_.a, nn_.unstable
+    slope = torch.where(unstable, nn_.chord_slope, torch.where(nn_.pos, torch.ones_like(a_t), a_t))
+    chord = torch.where(unstable, nn_.chord_intercept, torch.zeros_like(a_t))
     convex = a_t <= 1
-    zero = torch.zeros_like(l)
+    zero = torch.zeros_like(a_t)
     return LinearBounds(slope, torch.where(convex, zero, chord), slope, torch.where(convex, chord, zero))
