@@ -1,7 +1,7 @@
 r"""POT's node compactness as its authors train it: a linearised score, not a certificate.
 
 Yu et al. 2023, `Provable Training for Graph Contrastive Learning
-<https://arxiv.org/abs/2309.13944>`_, Sec. 4.2-4.3 (Theorem 1, Eq. 7-9); reproduced from what
+<https://arxiv.org/abs/2309.13944>`_, Sec. 4 (the bound on node compactness); reproduced from what
 the authors' training computes (``VoidHaruhi/POT-GCL``, ``GRACE/model.py`` ``Model.pot_loss``,
 lines 131-197, and ``GRACE/my_utils.py`` ``get_alpha_beta`` / ``get_crown_weights``, lines
 104-135). For a 2-layer GCN :math:`h = \sigma(\hat{A}\,\sigma(\hat{A} X W_1 + b_1) W_2 + b_2)`,

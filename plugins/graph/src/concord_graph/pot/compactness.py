@@ -1,7 +1,7 @@
 r"""Node compactness (POT) and its certified lower bound for a GCN of any depth on a sparse graph.
 
 Yu et al. 2023, `Provable Training for Graph Contrastive Learning
-<https://arxiv.org/abs/2309.13944>`_, Sec. 4 (Definition 1, Theorem 1). For a node :math:`i`, its
+<https://arxiv.org/abs/2309.13944>`_, Sec. 4 (node compactness and its bound). For a node :math:`i`, its
 embedding :math:`h_i(A')` in one view and the normalised embeddings :math:`\bar{z}'` of the
 other view,
 

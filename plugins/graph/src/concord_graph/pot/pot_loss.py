@@ -16,7 +16,7 @@ __all__ = ["POTLoss"]
 
 class POTLoss(Loss):
     r"""POT's regulariser (Yu et al. 2023, `Provable Training for Graph Contrastive Learning
-    <https://arxiv.org/abs/2309.13944>`_, Sec. 4.3, Eq. 10): binary cross-entropy with logits
+    <https://arxiv.org/abs/2309.13944>`_, Sec. 4.3): binary cross-entropy with logits
     between the node compactness score :math:`\tilde{f}_i` and the target 1 (the authors'
     ``nn.BCEWithLogitsLoss`` against ones, ``GRACE/model.py`` lines 195-196),
 
