@@ -9,6 +9,8 @@ nodes' embeddings (1 = collapsed), and the mean compactness of the sampled views
 
     python benchmarks/graph/pot_gradients.py --data-root ../shared/data                 # at init
     python benchmarks/graph/pot_gradients.py --data-root ../shared/data --run runs/graph_reproduce/grace_pot_certified_seed0
+    python benchmarks/graph/pot_gradients.py --data-root ../shared/data --trajectory 60:10 \
+        --set pot.enabled=true --set pot.bound=certified --set pot.kappa=0.4     # during training
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ def main() -> None:
     p.add_argument("--draws", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--json", type=Path, default=None, help="append the result as one JSON line here")
+    p.add_argument("--trajectory", default=None, metavar="EPOCHS:EVERY",
+                   help="train a fresh model with the config (and --set) for EPOCHS, measuring every EVERY epochs")
+    p.add_argument("--json", type=Path, default=None, help="append the results as JSON lines here")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     config = args.run / "config.yaml" if args.run else args.config
@@ -56,19 +60,64 @@ def main() -> None:
     model = _build_model(cfg, int(data.num_features), gather=False)
     if args.run:
         model.load_state_dict(load_checkpoint(args.run / "checkpoints" / "model_0.pt")["model"])
-    params = [q for q in model.parameters() if q.requires_grad]
     budgets = _budgets(cfg) or (float(cfg.augment.view1[0]["p"]), float(cfg.augment.view2[0]["p"]))
     views = build_view(cfg.augment.view1, "view1"), build_view(cfg.augment.view2, "view2")
     batch = full_batch(data)
-    result: dict = {"model": str(args.run) if args.run else f"init seed {args.seed}", "kappa": args.kappa}
     g = torch.Generator().manual_seed(args.seed)
-    for bound in ("authors", "certified"):
-        step = NodeContrastStep(model, *views, kappa=args.kappa, budgets=budgets, bound=bound, monitor=True)
+    if args.trajectory is None:
+        result = {"model": str(args.run) if args.run else f"init seed {args.seed}", "kappa": args.kappa,
+                  **_measure(model, views, budgets, batch, data, args.kappa, args.draws, g)}
+        print(json.dumps(result, indent=2))
+        rows = [result]
+    else:  # train with the config itself, measuring every `every` epochs
+        epochs, every = (int(v) for v in args.trajectory.split(":"))
+        step = NodeContrastStep(model, *views, kappa=cfg.pot.kappa if cfg.pot.enabled else None,
+                                budgets=_budgets(cfg), bound=cfg.pot.bound)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+        train_g = torch.Generator().manual_seed(args.seed + 1)
         rows = []
-        for _ in range(args.draws):
+        for epoch in range(epochs + 1):
+            if epoch % every == 0:
+                row = {"epoch": epoch, "trained": f"pot={cfg.pot.enabled} bound={cfg.pot.bound}",
+                       **_measure(model, views, budgets, batch, data, args.kappa, args.draws, g)}
+                print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in _flat(row).items()}),
+                      flush=True)
+                rows.append(row)
+            if epoch < epochs:
+                model.train()
+                out = step(batch, train_g)
+                opt.zero_grad(set_to_none=True)
+                out["loss"].backward()
+                opt.step()
+    if args.json:
+        with args.json.open("a") as fh:
+            for row in rows:
+                fh.write(json.dumps(row) + "\n")
+
+
+def _flat(row: dict) -> dict:
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, dict):
+            out.update({f"{k}.{kk}": vv for kk, vv in v.items() if kk in ("ratio_pot_over_nce", "cosine")})
+        else:
+            out[k] = v
+    return out
+
+
+def _measure(model, views, budgets, batch, data, kappa: float, draws: int, g: torch.Generator) -> dict:
+    from concord_graph.contrast import NodeContrastStep
+
+    params = [q for q in model.parameters() if q.requires_grad]
+    result: dict = {}
+    model.train()
+    for bound in ("authors", "certified"):
+        step = NodeContrastStep(model, *views, kappa=kappa, budgets=budgets, bound=bound, monitor=True)
+        rows = []
+        for _ in range(draws):
             state = g.get_state()
             out = step(batch, g)
-            g_nce = _flat_grad((1 - args.kappa) * _nce_again(step, batch, state), params)
+            g_nce = _flat_grad((1 - kappa) * _nce_again(step, batch, state), params)
             g_pot = _flat_grad(out["loss"], params) - g_nce  # kappa times the POT term's gradient
             rows.append({"nce_grad": float(g_nce.norm()), "pot_grad": float(g_pot.norm()),
                          "cosine": float(torch.nn.functional.cosine_similarity(g_nce, g_pot, dim=0)),
@@ -82,13 +131,9 @@ def main() -> None:
         z = model.encoder.encode(data)
         zn = torch.nn.functional.normalize(z, dim=1)
         n = zn.shape[0]
-        cos = (zn.sum(0).square().sum() - n) / (n * (n - 1))  # mean over pairs i != j
         result["embedding_norm"] = float(z.norm(dim=1).mean())
-        result["mean_pair_cosine"] = float(cos)
-    print(json.dumps(result, indent=2))
-    if args.json:
-        with args.json.open("a") as fh:
-            fh.write(json.dumps(result) + "\n")
+        result["mean_pair_cosine"] = float((zn.sum(0).square().sum() - n) / (n * (n - 1)))  # over i != j
+    return result
 
 
 def _nce_again(step, batch, state: torch.Tensor) -> torch.Tensor:
