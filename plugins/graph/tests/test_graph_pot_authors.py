@@ -264,3 +264,11 @@ def test_graph_without_edges_in_the_view():
     w = compactness_weights(torch.randn(6, 3, generator=_gen(20)))
     out = authors_compactness(enc, data.x, EDGES, torch.zeros(2, 0, dtype=torch.long), w, 0.5)
     assert out.shape == (6,) and bool(torch.isfinite(out).all())
+
+
+def test_authors_bound_is_refused_across_processes():
+    from concord_graph.augment import DropEdges
+
+    model = GRACE(GCNEncoder(5, 4, num_layers=2), temperature=0.5)
+    with pytest.raises(ValueError, match="certified"):
+        NodeContrastStep(model, DropEdges(p=0.3), DropEdges(p=0.2), kappa=0.5, budgets=(0.3, 0.2), gather=True)

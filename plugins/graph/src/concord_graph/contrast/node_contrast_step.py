@@ -40,7 +40,10 @@ class NodeContrastStep:
 
     * ``"authors"`` -- :func:`~concord_graph.pot.authors_compactness`, what the authors'
       training computes: the relaxed 2-layer GCN evaluated at the *sampled* view with clean
-      features and the clean hidden layer. Tracks the real compactness; guarantees nothing.
+      features and the clean hidden layer. Tracks the real compactness; guarantees nothing. In
+      mini-batch mode it is evaluated on the batch's subgraph (every node of it weighted, as
+      the authors' ``pot_batch`` weighs its node list), an approximation for the seeds whose
+      two-hop nodes lose context; one process only.
     * ``"certified"`` -- :func:`~concord_graph.pot.certified_compactness`: a lower bound of the
       compactness of every graph within the budget, any depth (the view's own features).
 
@@ -65,6 +68,13 @@ class NodeContrastStep:
             raise InputError(f"kappa must lie in [0, 1], got {kappa}")
         if (kappa is not None or monitor) and budgets is None:
             raise InputError("POT needs the edge-drop budget of both views")
+        if kappa is not None and bound == "authors" and gather:
+            raise InputError(
+                "pot.bound 'authors' cannot be trained across processes: the authors' score of a seed "
+                "reads the embeddings and weights of nodes two hops away, which each process only "
+                "approximates on its own subgraph, so the result would differ from one process's. Use "
+                "pot.bound 'certified' under torchrun (exact per seed, tested against one process)"
+            )
         self.model = model
         self.view1 = view1
         self.view2 = view2
