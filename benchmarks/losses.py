@@ -1,8 +1,8 @@
 """Forward+backward time and peak memory of concord's NT-Xent (or SupCon) against
 pytorch-metric-learning's.
 
-    .venv/bin/python benchmarks/losses.py [--loss nt_xent|sup_con] [--sizes 256 1024 4096]
-        [--dim 128] [--repeats 5] [--classes 100]
+    .venv/bin/python benchmarks/losses.py [--loss nt_xent|sup_con|zoo] [--sizes 256 1024 4096]
+        [--dim 128] [--repeats 5] [--classes 100] [--threads N]
 
 Timing: both implementations run in this process on the same inputs, alternating, after a
 warm-up; the median of ``--repeats`` runs is reported with the ratio concord / PML (< 1: concord
@@ -15,6 +15,19 @@ O(256 x 2N) instead of O(2N x 2N). ``textbook`` is the dense formulation most Si
 (lightly, the SimCLR reference): a 2N x 2N logit matrix with the diagonal masked, then
 ``F.cross_entropy`` -- the yardstick at the sizes where PML's NT-Xent cannot run (it builds a
 positives x negatives matrix, O(N^3) memory). Ratios are against PML and against ``textbook``.
+
+``--loss zoo``: the core zoo -- ``swav``, ``moco_hard_mixing``, ``isogclr``, ``conr``, ``tcm`` --
+each on the same two views ``z1, z2`` as ``nt_xent`` (its row of the table is the yardstick:
+``time / nt_xent``, ``mem / nt_xent``), and each against its peer where one is installed
+(pytorch-metric-learning's ``ThresholdConsistentMarginLoss`` for ``tcm``; the script checks that
+the two values agree). How each gets its inputs: ``swav`` the stacked views (3000 prototypes, no
+freezing); ``moco_hard_mixing`` queries ``z1``, keys ``z2`` and a fixed queue of ``QUEUE`` keys
+(MoCHi (1024, 1024, 128), one block like ``nt_xent``); ``isogclr`` both views with
+``index = arange(N)`` (the state update included); ``conr`` the stacked views with ages
+``U{0..99}`` and predictions ``age + N(0, 5^2)``; ``tcm`` and its peer ``z1`` with labels
+``arange(N) % --classes``. PML's TCM gathers one ``D``-vector per pair (``N^2 D`` floats, twice);
+the script skips it where that exceeds ``--pml-gib`` (default 4 GiB) rather than exhaust a
+shared machine.
 
 ``--loss sup_con``: SupCon's L_out (Khosla et al. 2020, Eq. 2) on N samples x 2 views with labels
 ``arange(N) % --classes``; PML's ``SupConLoss`` gets the 2N views flattened with repeated labels
@@ -33,8 +46,60 @@ import time
 
 import torch
 
+ZOO = ["nt_xent", "swav", "moco_hard_mixing", "isogclr", "conr", "tcm", "tcm (pml)"]
+ZOO_PEERS = {"tcm": "tcm (pml)"}
+QUEUE = 16384
+
+
+def _make_zoo(impl: str, n: int, classes: int = 100, queue_size: int = QUEUE):
+    """One zoo loss as ``fn(z1, z2)`` (see the module docstring for the inputs it derives)."""
+    g = torch.Generator().manual_seed(n)
+    if impl == "nt_xent":
+        from concord.losses import NTXent
+
+        return NTXent(temperature=0.5)
+    if impl == "swav":
+        from concord.losses.swav import SwAV
+
+        swav = SwAV(dim=128, n_prototypes=3000, freeze_prototypes_iters=0)
+        return lambda z1, z2: swav(torch.stack([z1, z2], dim=1))
+    if impl == "moco_hard_mixing":
+        from concord.losses.moco_hard_mixing import MoCHi
+
+        queue = torch.nn.functional.normalize(torch.randn(queue_size, 128, generator=g), dim=1)
+        mochi = MoCHi()
+        return lambda z1, z2: mochi(z1, z2, negatives=queue.to(z1.device),
+                                    generator=torch.Generator().manual_seed(0))
+    if impl == "isogclr":
+        from concord.losses.isogclr import ISogCLR
+
+        iso = ISogCLR(n_samples=n)
+        index = torch.arange(n)
+        return lambda z1, z2: iso.to(z1.device)(z1, z2, index.to(z1.device))
+    if impl == "conr":
+        from concord.losses.conr import ConR
+
+        age = torch.randint(0, 100, (n,), generator=g).float()
+        pred = age + 5 * torch.randn(n, generator=g)
+        conr = ConR()
+        return lambda z1, z2: conr(torch.stack([z1, z2], dim=1), age.to(z1.device), pred.to(z1.device))
+    labels = torch.arange(n) % classes
+    if impl == "tcm":
+        from concord.losses.tcm import TCM
+
+        tcm = TCM()
+        return lambda z1, z2: tcm(z1, labels.to(z1.device))
+    if impl == "tcm (pml)":
+        from pytorch_metric_learning.losses import ThresholdConsistentMarginLoss
+
+        pml = ThresholdConsistentMarginLoss()
+        return lambda z1, z2: pml(z1, labels.to(z1.device))
+    raise ValueError(f"unknown zoo implementation {impl!r}")
+
 
 def _make(impl: str, n: int, temperature: float, loss: str = "nt_xent", classes: int = 100):
+    if loss == "zoo":
+        return _make_zoo(impl, n, classes)
     block = 256 if impl == "concord (block=256)" else None
     if loss == "sup_con":
         labels = torch.arange(n) % classes
@@ -102,6 +167,19 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def _median_ms(fns, impls, z1, z2, repeats: int, device: str) -> dict[str, float]:
+    """Median forward+backward time (ms) of each implementation, run alternately."""
+    times = {impl: [] for impl in impls}
+    for _ in range(repeats):
+        for impl in impls:
+            _sync(device)
+            t0 = time.perf_counter()
+            _step(fns[impl], z1, z2)
+            _sync(device)
+            times[impl].append(time.perf_counter() - t0)
+    return {impl: statistics.median(ts) * 1000 for impl, ts in times.items()}
+
+
 def _high_water_kib() -> int:
     """Peak resident set of this address space (VmHWM). Unlike ru_maxrss it is not inherited
     from the parent across fork/exec, so a child measures only itself."""
@@ -155,14 +233,21 @@ def peak_memory_mib(impl: str, n: int, d: int, device: str, loss: str = "nt_xent
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--loss", choices=["nt_xent", "sup_con"], default="nt_xent")
+    parser.add_argument("--loss", choices=["nt_xent", "sup_con", "zoo"], default="nt_xent")
     parser.add_argument("--classes", type=int, default=100, help="sup_con: labels are arange(N) %% classes")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1024, 4096])
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--json", action="store_true", help="also print one JSON line per size")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--pml-gib", type=float, default=4.0,
+                        help="zoo: skip PML's TCM where its per-pair gathers exceed this")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.loss == "zoo":
+        return _main_zoo(args)
 
     impls = ["concord", "concord (block=256)", "textbook", "pml"]
     print(
@@ -189,15 +274,7 @@ def main() -> None:
                     f"{impl} and {ref} disagree at N={n}: {values[impl]} vs {values[ref]}"
                 )
         ok = [impl for impl in impls if impl not in failed]
-        times = {impl: [] for impl in ok}
-        for _ in range(args.repeats):
-            for impl in ok:
-                _sync(args.device)
-                t0 = time.perf_counter()
-                _step(fns[impl], z1, z2)
-                _sync(args.device)
-                times[impl].append(time.perf_counter() - t0)
-        med = {impl: statistics.median(ts) * 1000 for impl, ts in times.items()}
+        med = _median_ms(fns, ok, z1, z2, args.repeats, args.device)
         mem = {impl: peak_memory_mib(impl, n, args.dim, args.device, args.loss, args.classes) for impl in ok}
 
         def ratio(table, impl, ref):
@@ -217,6 +294,48 @@ def main() -> None:
             )
         if args.json:
             print(json.dumps({"loss": args.loss, "N": n, "D": args.dim, "ms": med, "peak_mib": mem, "failed": failed}))
+
+
+def _main_zoo(args) -> None:
+    print(f"loss=zoo device={args.device} threads={torch.get_num_threads()} D={args.dim}"
+          f" torch={torch.__version__} classes={args.classes} queue={QUEUE}")
+    print(f"{'N':>6} {'impl':<18} {'fwd+bwd ms':>11} {'peak MiB':>9} {'time / nt_xent':>15}"
+          f" {'mem / nt_xent':>14} {'time / peer':>12} {'mem / peer':>11}")
+    for n in args.sizes:
+        z1, z2 = _inputs(n, args.dim, args.device)
+        fns, values, failed = {}, {}, {}
+        pair_gib = 2 * n * n * args.dim * 4 / 2**30
+        for impl in ZOO:
+            if impl == "tcm (pml)" and pair_gib > args.pml_gib:
+                failed[impl] = f"skipped: its per-pair gathers need {pair_gib:.0f} GiB"
+                continue
+            try:
+                fns[impl] = _make_zoo(impl, n, args.classes)
+                values[impl] = _step(fns[impl], z1, z2)
+            except (RuntimeError, MemoryError) as exc:
+                failed[impl] = str(exc).split("\n")[0][:120]
+        for ours, peer in ZOO_PEERS.items():
+            if ours in values and peer in values:
+                if abs(values[ours] - values[peer]) > 1e-4 * max(1.0, abs(values[peer])):
+                    raise SystemExit(f"{ours} and {peer} disagree at N={n}: {values[ours]} vs {values[peer]}")
+        ok = [impl for impl in ZOO if impl not in failed]
+        med = _median_ms(fns, ok, z1, z2, args.repeats, args.device)
+        mem = {impl: peak_memory_mib(impl, n, args.dim, args.device, "zoo", args.classes) for impl in ok}
+
+        def ratio(table, impl, ref):
+            if ref is None or ref not in table or not table[ref] > 0:
+                return "-"
+            return f"{table[impl] / table[ref]:.3f}"
+
+        for impl in ZOO:
+            if impl in failed:
+                print(f"{n:>6} {impl:<18} {'failed':>11} {'-':>9}  {failed[impl]}")
+                continue
+            peer = ZOO_PEERS.get(impl)
+            print(f"{n:>6} {impl:<18} {med[impl]:>11.1f} {mem[impl]:>9.1f} {ratio(med, impl, 'nt_xent'):>15}"
+                  f" {ratio(mem, impl, 'nt_xent'):>14} {ratio(med, impl, peer):>12} {ratio(mem, impl, peer):>11}")
+        if args.json:
+            print(json.dumps({"loss": "zoo", "N": n, "D": args.dim, "ms": med, "peak_mib": mem, "failed": failed}))
 
 
 if __name__ == "__main__":

@@ -29,9 +29,14 @@ def test_concord_plugins_lists_it_from_its_own_distribution():
 
 
 def test_the_shipped_contract_suite_passes_on_it():
+    """Through the public entry point a third party calls (tests/test_contracts.py runs the same
+    checks one by one); the report says what was and was not checked."""
     from concord.testing import check_loss
+    from concord.testing.loss_suite import LOSS_CHECKS
 
-    check_loss(TripletNCE)
+    report = check_loss(TripletNCE)
+    assert report.not_applicable == {"loss_half_precision": "declares no half precision"}
+    assert report.ran == [c.__name__ for c in LOSS_CHECKS if c.__name__ != "loss_half_precision"]
 
 
 def _used(before: int) -> bool:
@@ -72,12 +77,12 @@ def test_graph_trainer_refuses_it_across_processes():
     from concord.errors import ConfigError
     from concord.run import load_config
     from concord_graph.config import NodeRunConfig
-    from concord_graph.train.node_trainer import _build_model
+    from concord_graph.train.node_evaluation import build_node_model
 
     cfg = load_config(NodeRunConfig, None, [f"loss.name={NAME}"])
-    _build_model(cfg, 6, gather=False)
+    build_node_model(cfg, 6, gather=False)
     with pytest.raises(ConfigError, match="needs a component that takes gather="):
-        _build_model(cfg, 6, gather=True)
+        build_node_model(cfg, 6, gather=True)
 
 
 def test_sequence_cli_trains_cl4srec_with_it(tmp_path):

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from concord.run.data_root import default_data_root
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 CONFIG = HERE.parents[1] / "plugins" / "graph" / "configs" / "grace_cora.yaml"
@@ -128,7 +130,8 @@ def summarize(path: Path) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-root", default="../shared/data")
+    p.add_argument("--data-root", default=default_data_root(),
+                   help="the data sets' folder (default: $CONCORD_DATA, else data/)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     p.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from concord.run.data_root import default_data_root
+
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE.parents[1] / "plugins" / "graph" / "configs" / "meow_acm.yaml"
 
@@ -65,7 +67,8 @@ def summarize(path: Path) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-root", default="../shared/data")
+    p.add_argument("--data-root", default=default_data_root(),
+                   help="the data sets' folder (default: $CONCORD_DATA, else data/)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--method", default="meow", choices=["meow", "adameow"])
     p.add_argument("--epochs", type=int, default=None, help="override the config's epoch cap")

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import torch
 
+from concord.run.data_root import default_data_root
+
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE.parents[1] / "plugins" / "graph" / "configs" / "grace_cora.yaml"
 
@@ -92,7 +94,8 @@ class _Floor:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-root", default="../shared/data")
+    p.add_argument("--data-root", default=default_data_root(),
+                   help="the data sets' folder (default: $CONCORD_DATA, else data/)")
     p.add_argument("--epochs", type=int, default=20, help="timed epochs per variant (after 2 warm-up)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", type=Path, default=None, help="write the figures here")

@@ -48,7 +48,7 @@ def main() -> int:
             import shutil
 
             shutil.copytree(out / f"{method}_e{args.continue_from}", run)
-            for name in ("report.json", "run_summary.json", "test_both_conventions.json"):
+            for name in ("report.json", "run_summary.json", "evaluation.json"):
                 (run / name).unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "concord_sequence.cli", "train",
                str(ROOT / "plugins/sequence/configs" / f"{method}_beauty.yaml"),

@@ -94,13 +94,20 @@ def _dclw_gather():
     return DCLW(gather=True)
 
 
+def _dclw_gather_detached():
+    return DCLW(gather=True, detach_weight=True)
+
+
 @pytest.mark.parametrize("sizes", [[4, 4], [3, 6]])
 def test_nt_xent_gather_equals_single_process(sizes):
     _check_two_view(_nt_xent_gather, NTXent(temperature=0.3), sizes, seed=0)
 
 
 def test_dclw_gather_equals_single_process():
+    """The default weight is differentiated through the gathered softmax: each rank must get the
+    weight-gradient of every rank's positive terms (a gather_no_grad there would lose it)."""
     _check_two_view(_dclw_gather, DCLW(), [5, 5], seed=10)
+    _check_two_view(_dclw_gather_detached, DCLW(detach_weight=True), [3, 6], seed=11)
 
 
 def test_sup_con_gather_equals_single_process():

@@ -2,11 +2,14 @@
 
     concord --version
     concord plugins [--json] [--group GROUP] [--check]
+    concord docs [--json] [--group GROUP] [--check]
     concord <domain> ...        e.g. concord graph train CONFIG, concord demo
 
 ``concord plugins`` reads package metadata only (no plugin framework is imported), so a row
 whose declared requirements are installed shows ``unchecked``: it was not imported. ``--check``
-imports every component and shows ``ok`` or ``broken`` with the error.
+imports every component and shows ``ok`` or ``broken`` with the error. ``concord docs`` is the
+catalogue (:mod:`concord.catalogue`): each component's paper, signature and a usage example; it
+imports every component to read them.
 """
 
 from __future__ import annotations
@@ -81,12 +84,38 @@ def _plugins(argv: Sequence[str], reg: Registry) -> int:
     return 0 if all(r.status in ("ok", "unchecked") for r in rows) else 1
 
 
+def _docs(argv: Sequence[str], reg: Registry) -> int:
+    from concord.catalogue import catalogue, render_markdown
+
+    parser = argparse.ArgumentParser(
+        prog="concord docs",
+        description="The catalogue: every installed component's paper, signature and an example.",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--group", choices=[g for g in GROUPS if g != "commands"], help="only this group")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when a component lacks a citation or an example")
+    args = parser.parse_args(argv)
+    rows = catalogue(reg, args.group)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+    else:
+        print(render_markdown(rows), end="")
+    incomplete = [r for r in rows if r.problems]
+    if args.check and incomplete:
+        for r in incomplete:
+            print(f"incomplete: {r.group}/{r.name}: {'; '.join(r.problems)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _usage(reg: Registry) -> str:
     domains = ", ".join(reg.names("commands")) or "(none installed)"
     return (
         "usage: concord [--version] <command> [args]\n\n"
         "commands:\n"
         "  plugins     list installed losses, samplers, augmentations and commands\n"
+        "  docs        the catalogue: each component's paper, signature and an example\n"
         f"  <domain>    a plugin's command; installed: {domains}\n"
     )
 
@@ -101,9 +130,9 @@ def main(argv: Sequence[str] | None = None, *, registry: Registry | None = None)
         print(f"concord {__version__} ({DISTRIBUTION})")
         return 0
     command, rest = argv[0], argv[1:]
-    if command == "plugins":
+    if command in ("plugins", "docs"):
         try:
-            return _plugins(rest, reg)
+            return (_plugins if command == "plugins" else _docs)(rest, reg)
         except BrokenPipeError:  # `concord plugins | head`
             sys.stderr.close()
             return 0

@@ -13,7 +13,7 @@ import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
@@ -33,9 +33,6 @@ class Configurable:
     given, before any conversion to tensors or parameters), so ``type(obj)(**obj.config())``
     rebuilds an equal component.
     """
-
-    #: Parameters left out of ``repr`` when they hold their default value.
-    _repr_skip_defaults: ClassVar[bool] = True
 
     @classmethod
     def _config_parameters(cls) -> list[inspect.Parameter]:
@@ -57,9 +54,8 @@ class Configurable:
         parts = []
         for p in self._config_parameters():
             value = getattr(self, p.name)
-            if self._repr_skip_defaults and p.default is not inspect.Parameter.empty:
-                if value == p.default:
-                    continue
+            if p.default is not inspect.Parameter.empty and value == p.default:
+                continue  # repr shows what differs from the defaults
             parts.append(f"{p.name}={value!r}")
         return ", ".join(parts)
 

@@ -37,13 +37,17 @@ def check_positive(name: str, value: float, *, allow_zero: bool = False) -> floa
     return float(value)
 
 
-def check_probability(name: str, value: float, *, upper_inclusive: bool = False) -> float:
-    """A number in [0, 1) (or [0, 1])."""
+def check_probability(
+    name: str, value: float, *, upper_inclusive: bool = False, lower_inclusive: bool = True
+) -> float:
+    """A number in [0, 1) by default; ``upper_inclusive`` admits 1, ``lower_inclusive=False``
+    refuses 0 (e.g. a crop ratio in (0, 1]). NaN and infinities are refused."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    ok = 0 <= value <= 1 if upper_inclusive else 0 <= value < 1
-    if not ok:
-        interval = "[0, 1]" if upper_inclusive else "[0, 1)"
+    low = 0 <= value if lower_inclusive else 0 < value
+    high = value <= 1 if upper_inclusive else value < 1
+    if not (low and high):
+        interval = f"{'[' if lower_inclusive else '('}0, 1{']' if upper_inclusive else ')'}"
         raise InputError(f"{name} must lie in {interval}, got {value!r}")
     return float(value)
 

@@ -138,3 +138,53 @@ def test_positive_weights_with_gradients_in_the_sampler_path():
         p = positive[i]
         want = torch.logsumexp(s[p | negative[i]], 0) - (w[i, p] * s[p]).sum() / w[i, p].sum()
         torch.testing.assert_close(got[i], want)
+
+
+@pytest.mark.parametrize("tau", [0.01, 0.001])
+def test_zero_weight_positive_at_small_temperature_matches_float64(tau):
+    """MEOW's case: the positive has weight 0 and is the row's largest logit by far.
+
+    Catches the shift taken over *every* key (the old ``_weighted_lse``): shifting by the
+    zero-weight positive's logit, ``s_pos - s_neg = 1.2 / tau`` here (120 at tau = 0.01, 1200 at
+    0.001, beyond float32's smallest exp(-103)), underflows each weighted term to 0 -- a log of 0
+    and a false "no negative key with a positive weight" error. The reference is float64
+    ``torch.logsumexp`` of ``s + log v`` over the positive-weight keys: the log-domain form,
+    which needs no shift of its own.
+    """
+    n = 6
+    # a regular simplex: unit vectors with pairwise cosine -1/(n-1) = -0.2, slightly perturbed
+    g = torch.Generator().manual_seed(0)
+    simplex = torch.eye(n, dtype=torch.float64) - 1.0 / n
+    q = torch.nn.functional.normalize(simplex + 1e-3 * torch.randn(n, n, generator=g, dtype=torch.float64), dim=1)
+    k = q.clone()  # query i's positive is key i, the same vector (cosine 1)
+    v = torch.rand(n, n, generator=g, dtype=torch.float64) + 0.5
+    v.fill_diagonal_(0.0)  # the positive enters the denominator with weight 0 (MEOW)
+    s = (q @ k.T) / tau
+
+    want = torch.empty(n, dtype=torch.float64)
+    for i in range(n):
+        keep = v[i] > 0
+        want[i] = torch.logsumexp(s[i, keep] + v[i, keep].log(), dim=0) - s[i, i]
+    got = contrast_terms(q.float(), k.float(), tau, positive_index=torch.arange(n),
+                         key_weight=lambda i0, i1, _q, _k: v[i0:i1].float()).loss
+    # float32 logits of size 1/tau carry an absolute rounding error of ~1e-7 / tau each
+    torch.testing.assert_close(got.double(), want, rtol=0, atol=50 * 1.2e-7 / tau)
+
+
+def test_zero_weight_key_gets_no_nan_gradient():
+    """A zero-weight key that dominates its row: the gradient stays finite (``0 * exp(big)`` is
+    never formed) and equals float64 autograd of the log-domain formula over the kept keys."""
+    q, k, v = _data(n=5, m=5)
+    q = (q * 40).requires_grad_(True)  # logits of a few hundred: exp overflows float32
+    v = v.clone()
+    v.fill_diagonal_(0.0)
+    got = contrast_terms(q.float(), k.float(), 1.0, positive_index=torch.arange(5),
+                         key_weight=lambda i0, i1, _q, _k: v[i0:i1].float()).loss.sum()
+    (gq,) = torch.autograd.grad(got, q)
+    s = q @ k.T
+    keep = v > 0
+    want = (torch.logsumexp(torch.where(keep, s + v.clamp_min(1e-300).log(), -torch.inf), dim=1)
+            - torch.diagonal(s)).sum()
+    (wq,) = torch.autograd.grad(want, q)
+    assert bool(torch.isfinite(gq).all())
+    torch.testing.assert_close(gq, wq, rtol=1e-4, atol=1e-4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from concord.losses import DCL, InfoNCE, NTXent, SupCon
+from concord.losses import DCL, DCLW, InfoNCE, NTXent, SupCon
 
 
 def _t(*shape, seed=0):
@@ -13,10 +13,10 @@ def _t(*shape, seed=0):
     return torch.randn(*shape, generator=g, dtype=torch.float64).requires_grad_(True)
 
 
-# DCLW is left out on purpose: its weight is computed on detached embeddings, so its analytic
-# gradient omits the weight's dependence by design (test_dcl checks that gradient directly).
-@pytest.mark.parametrize("loss", [NTXent(temperature=0.3), NTXent(block_size=2), DCL()],
-                         ids=["nt_xent", "nt_xent-blocks", "dcl"])
+# DCLW with detach_weight=True is left out: its analytic gradient omits the weight's dependence
+# by design (test_dcl checks that gradient against lightly's detached weight).
+@pytest.mark.parametrize("loss", [NTXent(temperature=0.3), NTXent(block_size=2), DCL(), DCLW(sigma=0.7)],
+                         ids=["nt_xent", "nt_xent-blocks", "dcl", "dclw"])
 def test_two_view_losses(loss):
     assert torch.autograd.gradcheck(loss, (_t(5, 3), _t(5, 3, seed=1)))
 

@@ -59,20 +59,43 @@ def test_label_distance_window_and_gaussian_weights():
     torch.testing.assert_close(t.weight, expected)
 
 
-@pytest.mark.parametrize("tile_size", [1, 3, 4096])
+def largest_allocation(fn) -> int:
+    """Bytes of the largest single CPU allocation made while ``fn()`` runs (torch profiler)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    return max((e.cpu_memory_usage for e in prof.events() if e.cpu_memory_usage > 0), default=0)
+
+
+def _ranked_negatives(q, k, negatives_of, i, top):
+    """Brute force: query i's candidate negatives sorted by (-similarity, index), first ``top``."""
+    return sorted(negatives_of(i), key=lambda j: (-float(q[i] @ k[j]), j))[:top]
+
+
+@pytest.mark.parametrize("tile_size", [1, 2, 3, 5, 4096])
 def test_hard_negatives_are_the_top_k_by_brute_force(tile_size):
+    """Every tile of every tiling equals the brute-force top-k, with ties (duplicated keys)
+    resolved towards the lower index; row and column blocks that do not divide the batch
+    (7 queries, 9 keys) catch an off-by-one in either loop of the search."""
     g = torch.Generator().manual_seed(0)
     q = F.normalize(torch.randn(7, 4, generator=g), dim=1)
     k = F.normalize(torch.randn(9, 4, generator=g), dim=1)
+    k[5] = k[2]  # ties: keys 2 and 5 are equally similar to every query
+    k[8] = k[1]
     y_q = torch.tensor([0, 1, 2, 0, 1, 2, 0])
-    y_k = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2])
+    y_k = torch.tensor([0, 1, 2, 0, 1, 0, 0, 1, 2])
     s = HardNegativesSampler(k=3, base="labels", tile_size=tile_size)
-    t = s.bind(q, k, query_labels=y_q, key_labels=y_k).dense()
+    pairs = s.bind(q, k, query_labels=y_q, key_labels=y_k)
+    want = torch.zeros(7, 9, dtype=torch.bool)
     for i in range(7):
-        negatives = [j for j in range(9) if y_k[j] != y_q[i]]
-        ranked = sorted(negatives, key=lambda j: (-float(q[i] @ k[j]), j))[:3]
-        assert set(torch.nonzero(t.negative[i]).flatten().tolist()) == set(ranked)
-        assert torch.equal(t.positive[i], y_k == y_q[i])
+        want[i, _ranked_negatives(q, k, lambda i: [j for j in range(9) if y_k[j] != y_q[i]], i, 3)] = True
+    for rows, cols in ((7, 9), (2, 4), (3, 2), (1, 1)):
+        for i0 in range(0, 7, rows):
+            for j0 in range(0, 9, cols):
+                t = pairs.tile(i0, min(i0 + rows, 7), j0, min(j0 + cols, 9))
+                assert torch.equal(t.negative, want[i0 : i0 + rows, j0 : j0 + cols])
+                assert torch.equal(t.positive, (y_q[:, None] == y_k[None, :])[i0 : i0 + rows, j0 : j0 + cols])
 
 
 def test_hard_negatives_keep_all_when_fewer_than_k():
@@ -83,13 +106,63 @@ def test_hard_negatives_keep_all_when_fewer_than_k():
     assert t.negative.sum(dim=1).tolist() == [2, 2]
 
 
-def test_tiles_never_need_the_dense_matrix():
-    z = torch.randn(50, 4)
-    pairs = LabelsSampler().bind(z, z, query_labels=torch.arange(50) % 5, key_labels=torch.arange(50) % 5)
-    tile = pairs.tile(10, 12, 30, 33)
-    assert tile.positive.shape == (2, 3)
-    with pytest.raises(ValueError, match="outside a 50 x 50 batch"):
-        pairs.tile(0, 51, 0, 1)
+def test_hard_negatives_tile_memory_is_linear_in_k_plus_the_tile():
+    """A 64 x 64 tile with k = 256 kept negatives per query: answering it needs O(B (k + C))
+    memory. Catches the old ``(B, k, C)`` membership tensor (64 * 256 * 64 bytes = 1 MiB) -- and
+    any dense answer -- by the largest single allocation the tile makes, bounded by
+    ``8 * B * (k + C)`` bytes (an int64 per kept index and tile column of each row: 160 KiB)."""
+    g = torch.Generator().manual_seed(0)
+    z = F.normalize(torch.randn(1024, 8, generator=g), dim=1)
+    pairs = HardNegativesSampler(k=256, tile_size=512).bind(z, z, self_index=torch.arange(1024))
+    b, c, k = 64, 64, 256
+    t = pairs.tile(128, 128 + b, 640, 640 + c)
+    assert int(t.negative.sum()) > 0  # some of those rows keep keys of these columns
+    assert largest_allocation(lambda: pairs.tile(128, 128 + b, 640, 640 + c)) <= 8 * b * (k + c)
+
+
+def test_hard_negatives_bind_searches_in_blocks():
+    """Binding N = 2048 queries with tile_size T = 128 and k = 8 keeps the N x k indices (int64:
+    128 KiB) and otherwise sorts T x (T + k) blocks (a sort holds 12 bytes per entry, a float
+    value and an int64 index: 204 KiB). Catches the old search, which sorted every query against
+    a column block at once (12 N (T + k) bytes = 3.2 MiB per step; a dense search would be
+    N x N): the largest single allocation is bounded by ``16 * max(N k, T (T + k))`` bytes."""
+    g = torch.Generator().manual_seed(1)
+    z = F.normalize(torch.randn(2048, 8, generator=g), dim=1)
+    s = HardNegativesSampler(k=8, tile_size=128)
+    bound = 16 * max(2048 * 8, 128 * (128 + 8))
+    assert largest_allocation(lambda: s.bind(z, z, self_index=torch.arange(2048))) <= bound
+
+
+def test_hard_negatives_labels_come_from_the_base_without_touching_the_class():
+    """``hard_negatives`` over ``labels`` needs class labels; the old constructor assigned the
+    ClassVar ``needs_labels`` on the instance (so the class's declaration and an instance's
+    disagreed, and a reader of the class saw ``None``)."""
+    s = HardNegativesSampler(base="labels")
+    assert s.label_kind() == "discrete" and HardNegativesSampler(base="views").label_kind() is None
+    assert "needs_labels" not in vars(s)
+    assert HardNegativesSampler.needs_labels is None
+    z = torch.randn(4, 3)
+    with pytest.raises(ValueError, match="needs query_labels and key_labels"):
+        s.bind(z, z)
+
+
+def test_tiles_are_answered_from_rows_and_columns_alone():
+    """A 2 x 3 tile of a 4000 x 4000 labelled batch: its masks equal the brute-force rule on
+    exactly those rows and columns, and answering it allocates nothing near the dense 16 MB
+    mask (catches a sampler that builds ``dense()`` and slices it: the values would agree, the
+    allocation would not)."""
+    n = 4000
+    z = torch.randn(n, 4)
+    y = torch.arange(n) % 5
+    pairs = LabelsSampler().bind(z, z, query_labels=y, key_labels=y, self_index=torch.arange(n))
+    for i0, j0 in ((10, 30), (1000, 998), (3997, 0)):
+        tile = pairs.tile(i0, i0 + 2, j0, j0 + 3)
+        pos, neg = brute(2, 3, lambda a, b, i0=i0, j0=j0: None if i0 + a == j0 + b else
+                         ("pos" if y[i0 + a] == y[j0 + b] else "neg"))
+        assert torch.equal(tile.positive, pos) and torch.equal(tile.negative, neg)
+    assert largest_allocation(lambda: pairs.tile(1000, 1002, 998, 1001)) < 1024
+    with pytest.raises(ValueError, match="outside a 4000 x 4000 batch"):
+        pairs.tile(0, n + 1, 0, 1)
 
 
 def test_bind_errors():

@@ -58,3 +58,20 @@ def test_weights_of_the_wrong_shape():
     enc = GCNEncoder(2, 3)
     with pytest.raises(ValueError, match=r"weights must have shape \(4, 3\)"):
         certified_compactness(enc, torch.randn(4, 2), torch.tensor([[0, 1], [1, 2]]), torch.randn(4, 2), 0.2)
+
+
+def test_more_clusters_than_nodes_is_an_error_not_a_clamp(tmp_path, heco_dir, capsys):
+    """k-means with k > N used to run silently with k = N; now the library says so, and the CLI
+    names the config key before training."""
+    from concord_graph.hetero import cluster_prototypes
+
+    z = torch.randn(12, 4, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match=r"cluster counts \[20\] do not lie in \[1, 12\]"):
+        cluster_prototypes(z, [5, 20], 0.4)
+    cfg = tmp_path / "meow.yaml"
+    cfg.write_text(f"method: meow\ndata: {{root: {heco_dir.parent}, name: {heco_dir.name}}}\n"
+                   "meow: {top_k: [5, 5], clusters: [6, 500]}\ntrain: {epochs: 1}\n"
+                   "eval: {labels_per_class: [5], kmeans_runs: 1, plot: pca}\n")
+    assert main(["train", str(cfg), "--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "meow.clusters [500]" in err and "90 'paper' nodes" in err, err

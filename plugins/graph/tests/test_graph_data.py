@@ -39,11 +39,53 @@ def test_planetoid_reads_raw_files_offline_without_writing(planetoid_root):
     assert sorted(p.name for p in (planetoid_root / "Cora").iterdir()) == before  # no processed/
 
 
-def test_planetoid_missing_files_name_the_places_looked(tmp_path):
-    with pytest.raises(FileNotFoundError, match="Nothing is downloaded"):
+def test_planetoid_missing_files_say_which_files_where_and_how_to_get_them(tmp_path, monkeypatch):
+    from torch_geometric.datasets import Planetoid
+
+    def no_download(self):
+        raise AssertionError("downloaded although data.download is off")
+
+    monkeypatch.setattr(Planetoid, "download", no_download)
+    with pytest.raises(FileNotFoundError) as err:
         load_planetoid(tmp_path, "Cora")
+    msg = str(err.value)
+    assert "ind.cora.{x,tx,allx,y,ty,ally,graph,test.index}" in msg
+    assert str(tmp_path / "Cora" / "raw") in msg and str(tmp_path / "planetoid" / "Cora" / "raw") in msg
+    assert "github.com/kimiyoung/planetoid" in msg and "data.download=true" in msg
     with pytest.raises(ValueError, match="unknown Planetoid"):
         load_planetoid(tmp_path, "Cornell")
+
+
+def test_download_asks_pygs_planetoid_to_fetch_into_root(tmp_path, monkeypatch, planetoid_root):
+    """``download=True`` calls PyG's own ``Planetoid.download`` (replaced here by a copy of
+    generated raw files: tests never use the network) for ``root/Cora/raw``, then reads the
+    graph as usual; a failing download is one DataNotFoundError naming where to get the files."""
+    import shutil
+
+    from torch_geometric.datasets import Planetoid
+
+    calls = []
+
+    def fake_download(self):
+        calls.append(self.raw_dir)
+        shutil.copytree(planetoid_root / "Cora" / "raw", self.raw_dir, dirs_exist_ok=True)
+
+    monkeypatch.setattr(Planetoid, "download", fake_download)
+    root = tmp_path / "data"
+    data = load_graph(root, "Cora", download=True)
+    assert calls == [str(root / "Cora" / "raw")]
+    assert data.num_nodes == 600 and torch.equal(data.edge_index, load_planetoid(planetoid_root, "Cora").edge_index)
+    load_graph(root, "Cora", download=True)  # present now: no second download
+    assert len(calls) == 1
+
+    def offline(self):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(Planetoid, "download", offline)
+    with pytest.raises(FileNotFoundError, match=r"could not download 'CiteSeer'.*Network is unreachable.*kimiyoung"):
+        load_graph(tmp_path / "elsewhere", "CiteSeer", download=True)
+    with pytest.raises(ValueError, match="Planetoid graphs"):
+        load_graph(tmp_path, "acm", download=True)
 
 
 def test_heco_loader_builds_heterodata_with_splits(heco_dir):
@@ -67,6 +109,8 @@ def test_heco_loader_builds_heterodata_with_splits(heco_dir):
 def test_heco_loader_errors(tmp_path, heco_dir):
     with pytest.raises(FileNotFoundError, match=r"labels\.npy"):
         load_heco(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"expected labels\.npy.*pap\.npz.*github\.com/liun-online/HeCo/tree/main/data/acm"):
+        load_graph(tmp_path, "acm")
     os.remove(heco_dir / "val_5.npy")
     with pytest.raises(FileNotFoundError, match=r"val_5\.npy"):
         load_heco(heco_dir, ratios=(5,))

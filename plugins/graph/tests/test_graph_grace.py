@@ -57,17 +57,32 @@ def test_grace_loss_is_the_paper_objective():
     assert abs(blocked.contrast_loss(h1, h2).item() - got) < 1e-5
 
 
-def test_encoder_equals_stacked_pyg_gcnconv():
+def test_encoder_equals_stacked_pyg_gcnconv_with_and_without_learned_edge_weights():
+    """Same embeddings as PyG's GCNConv stack; with an ``edge_weight`` that requires a gradient,
+    the same embeddings and the same gradient reaching the weights (PyG's is differentiable; a
+    propagation that detaches the weights gives them none)."""
     data = sbm_graph(num_nodes=50, num_classes=2, num_edges=120, num_features=6, generator=_gen(1))
     enc = GCNEncoder(6, 4, num_layers=3, activation="prelu")
     ref = [GCNConv(c.in_channels, c.out_channels) for c in enc.convs]
     for mine, theirs in zip(enc.convs, ref):
         theirs.lin.weight.data.copy_(mine.lin.weight.data)
         theirs.bias.data.copy_(mine.bias.data)
-    h = data.x
-    for conv, act in zip(ref, enc.acts):
-        h = act(conv(h, data.edge_index))
-    torch.testing.assert_close(enc(data.x, data.edge_index), h, rtol=1e-5, atol=1e-6)
+
+    def pyg(weight):
+        h = data.x
+        for conv, act in zip(ref, enc.acts):
+            h = act(conv(h, data.edge_index, weight))
+        return h
+
+    torch.testing.assert_close(enc(data.x, data.edge_index), pyg(None), rtol=1e-5, atol=1e-6)
+    weight = (torch.rand(data.edge_index.shape[1], generator=_gen(2)) + 0.5).requires_grad_(True)
+    ref_weight = weight.detach().clone().requires_grad_(True)
+    mine, theirs = enc(data.x, data.edge_index, weight), pyg(ref_weight)
+    torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-6)
+    mine.square().sum().backward()
+    theirs.square().sum().backward()
+    assert weight.grad is not None, "the learned edge_weight got no gradient"
+    torch.testing.assert_close(weight.grad, ref_weight.grad, rtol=1e-4, atol=1e-6)
     assert repr(enc) == "GCNEncoder(6, 4, hidden_channels=8, num_layers=3, activation='prelu')"
 
 
@@ -87,15 +102,35 @@ def test_khop_batches_give_exact_embeddings_and_cover_each_node_once():
     assert torch.equal(torch.cat([halves[0][:16], halves[1][:16]]), seen[:32])
 
 
-def test_minibatch_contrast_never_uses_more_than_the_batch():
+def test_minibatch_loss_and_gradient_are_the_contrast_of_the_batch_seeds_alone():
+    """A mini-batch step contrasts exactly its 16 seeds, with their full-graph embeddings: the
+    same loss and parameter gradients as NT-Xent on those 16 rows of the full graph's views
+    (feature masks by dimension draw one mask per feature, so the same generator state masks
+    the subgraph and the full graph alike). Contrasting every node of the 2-hop subgraph, or
+    embeddings the subgraph's truncated neighbourhoods distort, gives another value."""
     data = sbm_graph(num_nodes=300, num_classes=3, num_edges=900, num_features=8, generator=_gen(4))
+    torch.manual_seed(0)
     model = GRACE(GCNEncoder(8, 8, num_layers=2), projection_channels=8, temperature=0.5, block_size=8)
-    step = NodeContrastStep(model, build_view([{"name": "graph.drop_edges", "p": 0.2}]),
-                            build_view([{"name": "graph.mask_features", "p": 0.2}]))
+    views = [build_view([{"name": "graph.mask_features", "p": p}]) for p in (0.2, 0.4)]
+    step = NodeContrastStep(model, *views)
     batch = next(iter(NodeBatches(data, 16, 2, _gen(5))))
+    assert batch.seeds.shape[0] == 16 and batch.graph.num_nodes > 16  # the subgraph holds more nodes
     out = step(batch, _gen(6))
+    model.zero_grad()
     out["loss"].backward()
-    assert batch.seeds.shape[0] == 16 and torch.isfinite(out["loss"])
+    got = {n: p.grad.clone() for n, p in model.named_parameters()}
+
+    g = _gen(6)
+    full1, full2 = views[0](data, generator=g), views[1](data, generator=g)
+    ids = batch.seed_ids
+    want = model.contrast_loss(model.encoder.encode(full1)[ids], model.encoder.encode(full2)[ids])
+    model.zero_grad()
+    want.backward()
+    torch.testing.assert_close(out["loss"], want, rtol=1e-5, atol=1e-6)
+    for n, p in model.named_parameters():
+        torch.testing.assert_close(got[n], p.grad, rtol=1e-4, atol=1e-6, msg=n)
+    everyone = model.contrast_loss(model.encoder.encode(full1), model.encoder.encode(full2))
+    assert abs(float(everyone) - float(want)) > 1e-3  # the batch loss is not the full-graph one
 
 
 def test_short_training_learns_class_structure():

@@ -16,8 +16,8 @@ from concord_sequence.cli import main
 from concord_sequence.data import leave_one_out, reindex
 from concord_sequence.data.synthetic import markov_chain_log, write_user_lines
 from concord_sequence.evaluation import metrics_from_ranks
+from concord_sequence.evaluation.report import REPORT_KEYS
 from concord_sequence.training.config import SequenceConfig
-from concord_sequence.training.loop import REPORT_KEYS
 
 TINY = {
     "seed": 3,
@@ -70,6 +70,31 @@ def test_schema_follows_run_conventions():
     check_run_schema(SequenceConfig)
 
 
+def test_shipped_configs_load_and_point_inside_the_working_directory(monkeypatch):
+    """No shipped config names a folder outside the user's checkout: data.root is $CONCORD_DATA,
+    else data/ under the working directory. MCLRec's follows the authors' Beauty script."""
+    from pathlib import Path
+
+    from concord.run import load_config
+
+    folder = Path(__file__).resolve().parents[1] / "configs"
+    names = sorted(p.name for p in folder.glob("*.yaml"))
+    assert names == ["cl4srec_beauty.yaml", "duorec_beauty.yaml", "mclrec_beauty.yaml", "sasrec_beauty.yaml"]
+    for p in folder.glob("*.yaml"):
+        assert "shared" not in p.read_text(), p
+        monkeypatch.delenv("CONCORD_DATA", raising=False)
+        assert load_config(SequenceConfig, p).data.root == "data"
+        monkeypatch.setenv("CONCORD_DATA", "/srv/datasets")
+        assert load_config(SequenceConfig, p).data.root == "/srv/datasets"
+    mclrec = load_config(SequenceConfig, folder / "mclrec_beauty.yaml")
+    # scripts/train_beauty.sh: --lmd=0. --beta=0.05 --epochs=100; seq.yaml: valid_metric MRR@10,
+    # stopping_step 10, RecBole's sequential full ranking (history kept)
+    assert (mclrec.loss["lmd"], mclrec.loss["beta"], mclrec.train.epochs, mclrec.train.patience) == (0.0, 0.05, 100, 10)
+    assert (mclrec.eval.select_by, mclrec.eval.selection_excludes_history) == ("mrr@10", False)
+    default = SequenceConfig(method=type(mclrec.method)(name="mclrec"))
+    assert default.loss["beta"] == 0.05  # the method's default loss is the script's too
+
+
 @pytest.mark.parametrize("method", ["sasrec", "cl4srec", "duorec", "mclrec"])
 def test_models_learn_the_chain_and_beat_popularity(tmp_path, chain, method, capsys):
     chain_file, log = chain
@@ -108,6 +133,38 @@ def test_resume_is_bit_for_bit(tmp_path, chain):
     assert json.loads((full / "report.json").read_text()) == json.loads((part / "report.json").read_text())
 
 
+@pytest.mark.parametrize("method", ["sasrec", "mclrec"])
+def test_evaluate_recomputes_the_report_of_the_saved_model(tmp_path, chain, method, capsys):
+    """``concord sequence evaluate RUN`` writes report.json's keys with its values (the selected
+    epoch's model, re-loaded); with a checkpoint it evaluates that one (``last.pt``: the last
+    epoch) instead; ``--set`` changes the evaluation (the other history convention, which the
+    run summary also holds)."""
+    chain_file, _ = chain
+    cfg = _config(tmp_path, chain_file, method)
+    out = tmp_path / "run"
+    assert main(["train", str(cfg), "-o", str(out), "--set", "train.epochs=3"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    capsys.readouterr()
+    assert concord_main(["sequence", "evaluate", str(out)]) == 0
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    assert json.loads(capsys.readouterr().out) == evaluation
+    assert evaluation == report
+    last = tmp_path / "last.json"
+    assert main(["evaluate", str(out / "checkpoints" / "last.pt"), "-o", str(last)]) == 0
+    assert json.loads(last.read_text())["best_epoch"] == 2
+    kept = tmp_path / "kept.json"
+    assert main(["evaluate", str(out), "--set", "eval.exclude_history=false", "-o", str(kept)]) == 0
+    other = json.loads((out / "run_summary.json").read_text())["test_exclude_history_False"]
+    assert json.loads(kept.read_text())["test_ndcg@10"] == pytest.approx(other["ndcg@10"])
+
+
+def test_help_is_plain_text(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "concord sequence evaluate" in out and "``" not in out and ":math:" not in out
+
+
 def test_concord_dispatches_to_the_plugin(tmp_path, chain):
     chain_file, _ = chain
     cfg = _config(tmp_path, chain_file)
@@ -127,6 +184,8 @@ def test_concord_dispatches_to_the_plugin(tmp_path, chain):
         (None, ["data.max_len=0"], "max_len must be >= 1"),
         (None, ["train.epochs=two"], "expected an integer"),
         (None, ["method.lamda=0.1"], "unknown config key"),
+        (None, ["eval.select_by=recall@10"], "select_by must be one of hr@5"),
+        (None, ["eval.sampled_negatives=5", "eval.select_exclude_history=false"], "has no meaning with sampled"),
     ],
 )
 def test_bad_input_is_one_clear_error(tmp_path, chain, capsys, content, overrides, message):
@@ -166,13 +225,37 @@ def test_sampled_metrics_negatives_saved_beside_the_run_and_reused(tmp_path, cha
     assert main([*args, "--set", "train.epochs=2", "--resume"]) == 0
     assert (out / "sampled_negatives.npy").read_bytes() == saved
     report = json.loads((out / "report.json").read_text())
-    assert report["test_hr@10"] == 1.0  # 6 candidates: every rank is <= 6
-    assert report["test_mrr"] > 0.5  # the chain is learnt: far above chance (mean 1/rank ~ 0.41)
+    # the sampled metrics a second way: each user's target against its 5 saved negatives, scored
+    # by the saved best model, ranked by a plain loop (ties count against the target)
+    import math
+
+    import torch
+
+    from concord.run import load_checkpoint, load_config
+    from concord_sequence.training.setup import build_model, load_data
+
+    run_cfg = load_config(SequenceConfig, out / "config.yaml")
+    data = load_data(run_cfg).split
+    model = build_model(run_cfg, data.n_items)
+    model.load_state_dict(load_checkpoint(out / "checkpoints" / "best.pt")["model"])
+    model.eval()
+    users, pos = data.eval_samples("test")
+    with torch.no_grad():
+        scores = model.scores(model(*data.inputs(users, pos)))
+    targets = data.targets(users, pos)
+    ranks = []
+    for u in range(len(users)):
+        t = float(scores[u, targets[u] - 1])
+        ranks.append(1 + sum(float(scores[u, j - 1]) >= t for j in negatives[users[u]]))
+    assert report["test_mrr"] == pytest.approx(np.mean([1 / r for r in ranks]), rel=1e-6)
+    assert report["test_hr@5"] == pytest.approx(np.mean([r <= 5 for r in ranks]), rel=1e-6)
+    assert report["test_ndcg@5"] == pytest.approx(np.mean([(r <= 5) / math.log2(1 + r) for r in ranks]), rel=1e-6)
+    assert report["test_mrr"] > 0.6  # the chain is learnt: chance (a uniform rank of 1..6) is 0.41
 
 
 def test_cli_under_torchrun_two_processes(tmp_path, chain):
-    """``torchrun --nproc-per-node 2 concord sequence train`` (DDP, gloo) end to end: one run
-    folder, written by rank 0, with the documented report."""
+    """``torchrun --nproc-per-node 2 $(which concord) sequence train`` (gloo, gradients summed over the
+    processes) end to end: one run folder, written by rank 0, with the documented report."""
     import os
     import subprocess
     import sys
@@ -190,3 +273,40 @@ def test_cli_under_torchrun_two_processes(tmp_path, chain):
     assert set(report) == set(REPORT_KEYS)
     assert report["best_epoch"] in (0, 1)
     assert json.loads((tmp_path / "run" / "run_summary.json").read_text())["world_size"] == 2
+
+
+def test_select_by_mrr_at_10_with_the_history_kept(tmp_path, chain):
+    """``eval.select_by: mrr@10`` + ``select_exclude_history: false`` (RecBole's model selection):
+    the reported epoch is the argmax of validation MRR@10 over candidates that keep the user's
+    history, logged as ``valid_history_kept_mrr@10`` and equal to evaluating that epoch's saved
+    model under that convention. On this run the argmax differs from that of MRR@10 or NDCG@10
+    with the history excluded, so selecting under the wrong convention or by the wrong metric
+    reports another epoch."""
+    import torch
+
+    from concord.run import load_checkpoint, load_config
+    from concord_sequence.evaluation import evaluate
+    from concord_sequence.training.setup import build_model, load_data
+
+    chain_file, _ = chain
+    cfg = _config(tmp_path, chain_file)
+    out = tmp_path / "select"
+    assert main(["train", str(cfg), "-o", str(out), "--set", "eval.select_by=mrr@10",
+                 "--set", "eval.select_exclude_history=false"]) == 0
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    kept = [r["valid_history_kept_mrr@10"] for r in rows]
+    best = int(np.argmax(kept))
+    assert best != int(np.argmax([r["valid_mrr@10"] for r in rows]))
+    assert best != int(np.argmax([r["valid_ndcg@10"] for r in rows]))
+    assert json.loads((out / "report.json").read_text())["best_epoch"] == best
+    run_cfg = load_config(SequenceConfig, out / "config.yaml")
+    data = load_data(run_cfg).split
+    model = build_model(run_cfg, data.n_items)
+    saved = load_checkpoint(out / "checkpoints" / "best.pt")
+    assert saved["epoch"] == best
+    model.load_state_dict(saved["model"])
+    with torch.no_grad():
+        again = evaluate(model, data, "valid", exclude_history=False)
+    assert again["mrr@10"] == pytest.approx(kept[best], rel=1e-6)
+    summary = json.loads((out / "run_summary.json").read_text())
+    assert summary["best_valid_history_kept_mrr@10"] == pytest.approx(kept[best])

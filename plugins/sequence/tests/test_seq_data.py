@@ -3,6 +3,8 @@ hand-computed answer or a brute-force loop."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -87,7 +89,13 @@ def test_movielens_atomic_file_shipped_in_the_recbole_wheel():
     from pathlib import Path
 
     path = Path(sys.prefix) / "share" / "concord-sequence" / "ml-100k" / "ml-100k.inter"
-    assert path.is_file(), f"{path} is missing: run bash scripts/install.sh --test"
+    if not path.is_file():
+        why = (f"{path} is missing: the MovieLens-100K files come from the test install step "
+               "`bash scripts/install.sh --test` (plugins/sequence/install.sh extracts them from the "
+               "recbole 1.2.1 wheel); a plain `pip install -e plugins/sequence` does not provide them")
+        if os.environ.get("CI"):  # CI runs the test install step: a missing file there is a failure
+            pytest.fail(why)
+        pytest.skip(why)
     d = read_atomic_inter(path)
     assert len(d) == 100_000
     assert len(np.unique(d.user)) == 943 and len(np.unique(d.item)) == 1682
@@ -193,6 +201,12 @@ def test_resolve_path(tmp_path):
     assert resolve_path(str(tmp_path), "beauty") == tmp_path / "seqrec" / "beauty.txt"
     with pytest.raises(FileNotFoundError, match=r"data set 'toys' not found"):
         resolve_path(str(tmp_path), "toys")
+    # a missing known data set says which file is expected where, and where to obtain it
+    with pytest.raises(FileNotFoundError) as err:
+        resolve_path(str(tmp_path / "empty"), "beauty")
+    msg = str(err.value)
+    assert str(tmp_path / "empty" / "seqrec" / "beauty.txt") in msg
+    assert "github.com/QinHsiu/MCLRec" in msg and "one line per user" in msg and "$CONCORD_DATA" in msg
 
 
 def test_same_target_partner_has_the_same_target_and_is_another_sample():

@@ -16,6 +16,8 @@ __all__ = ["Compose"]
 class Compose(Augmentation):
     """Apply augmentations in order, all drawing from the one generator.
 
+    Not a published method: the composition every augmentation pipeline uses.
+
     Args:
         steps: each a registered augmentation name, a dict ``{"name": ..., **options}``, or an
             :class:`Augmentation` instance. Any domain's augmentations compose this way, e.g.

@@ -15,7 +15,9 @@ __all__ = ["FeatureDropout"]
 
 class FeatureDropout(Augmentation):
     r"""Zero each feature independently with probability :math:`p`; with ``rescale`` the kept
-    ones are divided by :math:`1 - p` (inverted dropout, expectation preserved).
+    ones are divided by :math:`1 - p` (inverted dropout, expectation preserved): dropout
+    (Srivastava et al. 2014, https://jmlr.org/papers/v15/srivastava14a.html) used as an
+    augmentation of features.
 
     Args:
         p: drop probability in [0, 1) (default: ``0.1``).

@@ -16,6 +16,8 @@ __all__ = ["GaussianNoise"]
 class GaussianNoise(Augmentation):
     r""":math:`\tilde{x} = x + \epsilon,\ \epsilon \sim \mathcal{N}(0, \sigma^2 I)`.
 
+    Not a published method: additive isotropic noise, the generic feature-space perturbation.
+
     Args:
         std: :math:`\sigma > 0` (default: ``0.1``).
 

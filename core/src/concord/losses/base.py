@@ -42,11 +42,17 @@ class Loss(Configurable, nn.Module, metaclass=ABCMeta):
         ``"permutation"`` (shuffling the batch leaves the loss unchanged) and/or ``"scale"``
         (rescaling each embedding by a positive factor leaves it unchanged).
     ``half_precision``
-        ``"bf16"`` / ``"fp16"``: half-precision inputs give a finite loss close to float32's.
+        ``"bf16"`` / ``"fp16"``: half-precision inputs give a finite loss within
+        :data:`concord.testing.loss_suite.HALF_PRECISION_TOLERANCE` of the float64 loss.
+    ``stochastic``
+        ``True`` when ``forward`` draws randomness (from torch's seeded generators): the suite
+        then checks that different seeds give different values; otherwise that they give the
+        same value.
     """
 
     invariances: ClassVar[tuple[str, ...]] = ()
     half_precision: ClassVar[tuple[str, ...]] = ()
+    stochastic: ClassVar[bool] = False
     registry_name: ClassVar[str] = ""
 
     def __init__(self) -> None:

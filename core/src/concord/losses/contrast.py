@@ -232,11 +232,26 @@ def _key_weights(fn: KeyWeight, i0: int, i1: int, q: Tensor, k: Tensor) -> Tenso
 
 
 def _weighted_lse(logits: Tensor, w: Tensor) -> Tensor:
-    """``log sum_j w_ij exp(x_ij)`` row-wise, max-shifted (``-inf`` entries and zero weights
-    drop out; the gradient reaches both ``x`` and ``w``)."""
-    shift = logits.detach().max(dim=1, keepdim=True).values
-    shift = torch.where(torch.isfinite(shift), shift, torch.zeros_like(shift))
-    total = (w.to(logits.dtype) * torch.exp(logits - shift)).sum(dim=1)
+    """``log sum_j w_ij exp(x_ij)`` row-wise over the keys with ``w_ij > 0``.
+
+    The shift is the row maximum over those keys only. A key of weight 0 is no part of the sum,
+    so it must not set the shift either: in MEOW the positive has weight 0 and is usually the
+    row's largest logit, and shifting by it at a small temperature (``x_pos - x_neg`` of a few
+    hundred at ``tau = 0.01``) underflows every weighted term to 0 in float32 -- a log of 0 and a
+    false "no negative key" error. With the shift taken over the positive-weight keys the
+    largest term is ``w exp(0) = w`` and nothing underflows that matters.
+
+    A zero weight drops its key: no term, and no gradient through that weight (its one-sided
+    derivative ``exp(x_ij - lse_i)`` overflows exactly when the key dominates the row, the case
+    above). The masking is a ``where`` on the exponent, not ``0 * exp(...)``, so no ``0 * inf``
+    reaches the value or the gradient. ``-inf`` logits drop out as well.
+    """
+    keep = w > 0
+    with torch.no_grad():
+        shift = logits.masked_fill(~keep, _NEG_INF).amax(dim=1, keepdim=True)
+        shift = torch.where(torch.isfinite(shift), shift, torch.zeros_like(shift))
+    exponent = torch.where(keep, logits - shift, torch.full_like(logits, _NEG_INF))
+    total = (w.to(logits.dtype) * torch.exp(exponent)).sum(dim=1)
     return torch.log(total) + shift.squeeze(1)
 
 

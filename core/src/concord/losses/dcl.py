@@ -101,12 +101,21 @@ class DCLW(DCL):
 
     multiplying :math:`-\langle z_i, z_j \rangle / \tau` of both anchors of sample :math:`k`:
     easy positives (already close) weigh less, hard ones more; the weights average to 1. The
-    weight is computed on detached embeddings -- it rescales the positive term's gradient, it
-    is not itself optimised. The expectation runs over the global batch when ``gather=True``.
+    expectation runs over the global batch when ``gather=True``.
+
+    Gradient of the weight. The paper writes Eq. 9 as the loss and says nothing about stopping
+    its gradient. By default the weight is differentiated like the rest of the loss, as in the
+    ``weight_fn`` of the implementation the paper's readers use (raminnakhli/Decoupled-
+    Contrastive-Learning, ``loss/dcl.py``; lightly cites it as its model). With
+    ``detach_weight=True`` the weight is computed on detached embeddings and only rescales the
+    positive term's gradient -- lightly's ``negative_mises_fisher_weights``, which detaches
+    (``out0.detach()``), a choice its authors made because the paper is silent on it. The loss
+    values are the same; only the gradients differ.
 
     Args:
         sigma: :math:`\sigma` (default: ``0.5``, as the paper).
         temperature: :math:`\tau` (default: ``0.1``).
+        detach_weight: stop the gradient through :math:`w_{pos}` (default: ``False``).
     """
 
     registry_name = "dclw"
@@ -116,6 +125,7 @@ class DCLW(DCL):
         *,
         sigma: float = 0.5,
         temperature: float = 0.1,
+        detach_weight: bool = False,
         learn_temperature: bool = False,
         normalize: bool = True,
         gather: bool = False,
@@ -126,14 +136,23 @@ class DCLW(DCL):
             gather=gather, block_size=block_size,
         )
         self.sigma = check_positive("sigma", sigma)
+        self.detach_weight = bool(detach_weight)
 
     def positive_weight(self, z1: Tensor, z2: Tensor) -> Tensor:
-        with torch.no_grad():
-            s = (z1.detach() * z2.detach()).sum(dim=1).float() / self.sigma
-            g = distributed.gather_no_grad(s) if self.gather else None
-            s_all = g.tensor if g is not None else s
-            w_all = 2 - s_all.numel() * torch.softmax(s_all, dim=0)
-            return w_all[g.local] if g is not None else w_all
+        if self.detach_weight:
+            z1, z2 = z1.detach(), z2.detach()
+        s = (z1 * z2).sum(dim=1) / self.sigma
+        if not self.gather:
+            return 2 - s.numel() * torch.softmax(s, dim=0)
+        # the softmax runs over the global batch; gather's backward returns to each rank the
+        # weight-gradient of every rank's terms (the rule of concord.distributed)
+        g = distributed.gather_no_grad(s) if self.detach_weight else distributed.gather(s)
+        return (2 - g.tensor.numel() * torch.softmax(g.tensor, dim=0))[g.local]
+
+    @classmethod
+    def examples(cls, generator: torch.Generator) -> list[LossExample]:
+        plain = super().examples(generator)
+        return [*plain, LossExample(init={"detach_weight": True}, args=plain[0].args)]
 
     @classmethod
     def bad_inputs(cls, generator: torch.Generator) -> list[BadInput]:

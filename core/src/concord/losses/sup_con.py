@@ -82,12 +82,12 @@ class SupCon(ContrastiveLoss):
             features = features[:, None, :]
         n, v, _ = features.shape
         sampler = self._sampler
-        continuous = sampler is not None and sampler.needs_labels == "continuous"
+        continuous = sampler is not None and sampler.label_kind() == "continuous"
         if labels is not None:
             labels = check_labels("labels", labels, n, continuous=continuous)
             if sampler is None:
                 sampler = self._labels_sampler()
-        elif sampler is not None and sampler.needs_labels is not None:
+        elif sampler is not None and sampler.label_kind() is not None:
             raise InputError(f"sampler {sampler!r} needs labels: call loss(features, labels)")
         if sampler is None:
             sampler = ViewsSampler()

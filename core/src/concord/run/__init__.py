@@ -26,15 +26,18 @@ from concord.run.config import (
     load_config,
     read_yaml,
 )
+from concord.run.early_stopping import EarlyStopping
 from concord.run.files import atomic_write, atomic_write_bytes, atomic_write_text
 from concord.run.progress import progress
 from concord.run.resume import Progress, plan_resume
 from concord.run.rundir import BUDGET_KEYS, RunDir, flatten
 from concord.run.seed import seed_everything
+from concord.run.threads import check_threads, use_threads
 
 __all__ = [
     "BUDGET_KEYS",
     "CheckpointError",
+    "EarlyStopping",
     "Progress",
     "Run",
     "RunDir",
@@ -45,6 +48,7 @@ __all__ = [
     "atomic_write_text",
     "build_component",
     "capture_rng",
+    "check_threads",
     "component_field",
     "config_from_dict",
     "config_to_dict",
@@ -62,4 +66,5 @@ __all__ = [
     "say",
     "seed_everything",
     "start_run",
+    "use_threads",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["plot_curves", "scatter_2d"]
+__all__ = ["plot_curves", "plot_series", "scatter_2d"]
 
 
 def _pyplot():
@@ -75,6 +75,35 @@ def scatter_2d(points: Any, labels: Any, out: str | Path, *, title: str = "") ->
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
+    fig.tight_layout()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def plot_series(
+    series: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float] | None]],
+    out: str | Path,
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str = "",
+    log_x: bool = False,
+) -> None:
+    """Lines ``name -> (xs, ys, errors)`` on one panel, ``errors`` (or ``None``) as error bars."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for name, (xs, ys, err) in series.items():
+        ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, linewidth=1.4, label=name)
+    if log_x:
+        ax.set_xscale("log")
+        xs_all = sorted({x for xs, _, _ in series.values() for x in xs})
+        ax.set_xticks(xs_all, [f"{x:g}" for x in xs_all])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

@@ -5,6 +5,18 @@ The bound object, :class:`Pairs`, answers per tile -- rows ``i0:i1`` of the quer
 columns ``j0:j1`` of the keys -- so a loss can walk a batch far larger than an ``N x M`` matrix
 allows. Masks are built from per-row / per-column vectors (ids, labels), never stored whole.
 
+Writing a sampler (the extension hooks, public and stable):
+
+* :meth:`Sampler.tile` (required): the :class:`PairTile` of rows ``i0:i1`` and columns
+  ``j0:j1``, from the validated batch (:class:`PairContext`) and the per-batch state;
+* :meth:`Sampler.prepare` (optional): per-batch precomputation done once in ``bind`` (e.g. each
+  query's top-k keys); its result is the ``state`` passed to every ``tile`` call;
+* :meth:`Sampler.label_kind` (optional): which labels the bound batch must carry, when that
+  depends on the instance (a sampler wrapping another answers with the other's); the default
+  returns the class attribute ``needs_labels``.
+
+``Pairs.tile`` checks the bounds and calls ``Sampler.tile``; a loss never calls the hooks itself.
+
 Identity conventions, shared by every sampler:
 
 ``query_ids`` / ``key_ids``
@@ -89,20 +101,26 @@ class Pairs:
         n, m = self.shape
         if not (0 <= i0 <= i1 <= n and 0 <= j0 <= j1 <= m):
             raise InputError(f"tile rows {i0}:{i1}, cols {j0}:{j1} outside a {n} x {m} batch")
-        return self.sampler._tile(self.ctx, self.state, i0, i1, j0, j1)
+        return self.sampler.tile(self.ctx, self.state, i0, i1, j0, j1)
 
     def dense(self) -> PairTile:
         return self.tile(0, self.shape[0], 0, self.shape[1])
 
 
 class Sampler(Configurable, ABC):
-    """Base class. Subclasses implement :meth:`_tile` (and optionally :meth:`_prepare`).
+    """Base class. Subclasses implement :meth:`tile` (and optionally :meth:`prepare`,
+    :meth:`label_kind`); see the module docstring.
 
     Class attributes:
-        needs_labels: ``"discrete"``, ``"continuous"`` or ``None``.
+        needs_labels: ``"discrete"``, ``"continuous"`` or ``None`` -- what every instance of the
+            class needs (read it through :meth:`label_kind`).
+        stochastic: ``True`` when binding draws randomness (e.g. sampled negatives) from
+            torch's seeded generators; the contract suite checks seeds change the pairs then,
+            and leave them unchanged otherwise.
     """
 
     needs_labels: ClassVar[str | None] = None
+    stochastic: ClassVar[bool] = False
     registry_name: ClassVar[str] = ""
 
     def bind(
@@ -137,13 +155,14 @@ class Sampler(Configurable, ABC):
         )
         if n and (self_index.min() < -1 or self_index.max() >= m):
             raise InputError(f"self_index values must lie in [-1, {m}), got {self_index.tolist()}")
-        if self.needs_labels is not None:
+        kind = self.label_kind()
+        if kind is not None:
             if query_labels is None or key_labels is None:
                 raise InputError(
                     f"sampler {type(self).__name__} needs query_labels and key_labels "
-                    f"({self.needs_labels} labels)"
+                    f"({kind} labels)"
                 )
-        continuous = self.needs_labels == "continuous"
+        continuous = kind == "continuous"
         if query_labels is not None:
             query_labels = check_labels("query_labels", query_labels, n, continuous=continuous)
         if key_labels is not None:
@@ -157,7 +176,7 @@ class Sampler(Configurable, ABC):
             query_labels=None if query_labels is None else query_labels.to(dev),
             key_labels=None if key_labels is None else key_labels.to(dev),
         )
-        return Pairs(self, ctx, self._prepare(ctx))
+        return Pairs(self, ctx, self.prepare(ctx))
 
     @staticmethod
     def _index(name: str, value: Tensor | None, n: int, device: torch.device, *, default: Tensor) -> Tensor:
@@ -170,13 +189,30 @@ class Sampler(Configurable, ABC):
             raise InputError(f"{name} must hold integers, got {value.dtype}")
         return value.to(device=device, dtype=torch.long)
 
-    def _prepare(self, ctx: PairContext) -> Any:
-        """Per-batch precomputation (e.g. per-row top-k); the result is passed to every tile."""
+    def label_kind(self) -> str | None:
+        """Which labels a batch bound to this sampler must carry: ``"discrete"``,
+        ``"continuous"`` or ``None``. Default: the class attribute ``needs_labels``; override
+        where the answer depends on the instance (never assign ``needs_labels`` per instance)."""
+        return type(self).needs_labels
+
+    def prepare(self, ctx: PairContext) -> Any:
+        """Extension hook: per-batch precomputation, run once by :meth:`bind` (e.g. each query's
+        top-k keys); the result is the ``state`` given to every :meth:`tile` call. Default:
+        ``None``."""
         return None
 
     @abstractmethod
-    def _tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
-        """Masks for rows ``i0:i1`` and columns ``j0:j1``."""
+    def tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
+        """Extension hook: the masks of query rows ``i0:i1`` against key columns ``j0:j1``.
+
+        Called through :meth:`Pairs.tile`, which has checked ``0 <= i0 <= i1 <= N`` and
+        ``0 <= j0 <= j1 <= M``. Build the tile from per-row / per-column data of ``ctx`` (ids,
+        labels) and ``state``, in memory proportional to the tile, never to the whole batch.
+
+        Returns:
+            A :class:`PairTile` with disjoint boolean ``positive`` / ``negative`` masks of shape
+            ``(i1 - i0, j1 - j0)`` and an optional float ``weight`` of the same shape.
+        """
 
     # -- contract ------------------------------------------------------------------------
     @classmethod

@@ -22,7 +22,8 @@ class LabelDistanceSampler(Sampler):
         P(i) = \{j : |y_i - y_j| \le w,\ j \ne \mathrm{self}(i)\},\qquad
         N(i) = \{j : |y_i - y_j| > w\}
 
-    For regression targets (age, angle, rating), where "same class" does not exist. With
+    For regression targets (age, angle, rating), where "same class" does not exist: the
+    positives of ConR (Keramati et al. 2024, https://arxiv.org/abs/2309.06651). With
     ``weighting="gaussian"`` a positive pair is weighted :math:`\exp(-(y_i - y_j)^2 / 2w^2)`, so
     near-identical targets pull harder than pairs at the window's edge.
 
@@ -41,7 +42,7 @@ class LabelDistanceSampler(Sampler):
         if weighting == "gaussian" and self.window == 0:
             raise InputError("weighting='gaussian' needs window > 0")
 
-    def _tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
+    def tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
         assert ctx.query_labels is not None and ctx.key_labels is not None
         dist = (ctx.query_labels[i0:i1, None] - ctx.key_labels[None, j0:j1]).abs()
         close = dist <= self.window

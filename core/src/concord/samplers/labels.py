@@ -29,7 +29,7 @@ class LabelsSampler(Sampler):
     def __init__(self) -> None:
         super().__init__()
 
-    def _tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
+    def tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
         assert ctx.query_labels is not None and ctx.key_labels is not None
         same = ctx.query_labels[i0:i1, None] == ctx.key_labels[None, j0:j1]
         not_self = ~ctx.is_self(i0, i1, j0, j1)

@@ -19,8 +19,8 @@ class ViewsSampler(Sampler):
         P(i) = \{j : \mathrm{id}_q(i) = \mathrm{id}_k(j),\ j \ne \mathrm{self}(i)\},\qquad
         N(i) = \{j : \mathrm{id}_q(i) \ne \mathrm{id}_k(j),\ j \ne \mathrm{self}(i)\}
 
-    With default ids (``arange``) query ``i`` and key ``i`` are the positive pair, as in SimCLR /
-    MoCo / CLIP. Keys with id ``-1`` (a memory queue) are always negatives. Losses use this
+    With default ids (``arange``) query ``i`` and key ``i`` are the positive pair, as in SimCLR
+    (Chen et al. 2020, https://arxiv.org/abs/2002.05709) / MoCo / CLIP. Keys with id ``-1`` (a memory queue) are always negatives. Losses use this
     sampler implicitly and skip building masks on their fast path.
     """
 
@@ -29,7 +29,7 @@ class ViewsSampler(Sampler):
     def __init__(self) -> None:
         super().__init__()
 
-    def _tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
+    def tile(self, ctx: PairContext, state: Any, i0: int, i1: int, j0: int, j1: int) -> PairTile:
         same = ctx.same_id(i0, i1, j0, j1)
         not_self = ~ctx.is_self(i0, i1, j0, j1)
         return PairTile(positive=same & not_self, negative=~same & not_self)

@@ -16,6 +16,8 @@ from concord.devices import check_device
 from concord.errors import ConfigError
 from concord.run.components import component_field
 from concord.run.config import read_yaml
+from concord.run.data_root import default_data_root
+from concord.run.threads import check_threads
 from concord.validation import check_positive, check_probability
 from concord_graph.evaluate.splits import PROTOCOLS
 from concord_graph.nn.gcn_encoder import ACTIVATIONS
@@ -25,8 +27,13 @@ __all__ = ["MeowRunConfig", "NodeRunConfig", "schema_for"]
 
 @dataclass
 class DataConfig:
-    root: str = "data"
+    #: the folder holding the data sets (default: ``$CONCORD_DATA``, else ``data`` under the
+    #: working directory); see the plugin README for each data set's files
+    root: str = field(default_factory=default_data_root)
     name: str = "Cora"
+    #: Planetoid graphs only: when the raw files are missing, let PyG's ``Planetoid`` download
+    #: them into ``<root>/<Name>/raw`` (needs the network; off by default: nothing downloads)
+    download: bool = False
     normalize_features: bool = True
     #: options of the generated SBM graph (``name: sbm``), see ``concord_graph.data.sbm_graph``
     generated: dict[str, Any] = field(default_factory=dict)
@@ -112,8 +119,7 @@ class TrainConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"train.threads must be >= 1 or null, got {self.threads}")
+        check_threads("train.threads", self.threads)
         check_device("train.device", self.device)
         if self.epochs < 0 or self.repeats < 1:
             raise ConfigError("train.epochs must be >= 0 and train.repeats >= 1")
@@ -155,7 +161,8 @@ class NodeRunConfig:
 
 @dataclass
 class HeteroDataConfig:
-    root: str = "data"
+    #: as ``DataConfig.root``; ``acm`` is the HeCo folder ``<root>/acm`` or ``<root>/hetero/acm``
+    root: str = field(default_factory=default_data_root)
     name: str = "acm"
 
 
@@ -205,8 +212,7 @@ class MeowTrainConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"train.threads must be >= 1 or null, got {self.threads}")
+        check_threads("train.threads", self.threads)
         check_device("train.device", self.device)
         if self.epochs < 0 or self.repeats < 1 or self.patience < 0:
             raise ConfigError("train.epochs, train.patience must be >= 0 and train.repeats >= 1")

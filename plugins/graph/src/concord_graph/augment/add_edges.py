@@ -21,13 +21,14 @@ __all__ = ["AddEdges"]
 
 def _random_edges(n_src: int, n_dst: int, count: int, generator: torch.Generator | None,
                   device: torch.device, *, no_self_loops: bool) -> Tensor:
-    src = torch.randint(0, n_src, (count,), generator=generator)
+    # drawn on the CPU (where the generator lives), then moved to the graph's device
+    src = torch.randint(0, n_src, (count,), generator=generator, device="cpu")
     if no_self_loops and n_dst > 1:
         # a uniform target among the n_dst - 1 others: shift past the source
-        dst = torch.randint(0, n_dst - 1, (count,), generator=generator)
+        dst = torch.randint(0, n_dst - 1, (count,), generator=generator, device="cpu")
         dst = dst + (dst >= src).long()
     else:
-        dst = torch.randint(0, n_dst, (count,), generator=generator)
+        dst = torch.randint(0, n_dst, (count,), generator=generator, device="cpu")
     return torch.stack([src, dst]).to(device)
 
 

@@ -21,8 +21,17 @@ __all__ = ["DropNodes"]
 def _keep_nodes(num_nodes: int, p: float, generator: torch.Generator | None, device: torch.device) -> Tensor:
     keep = random_uniform((num_nodes,), generator, device) >= p
     if num_nodes and not bool(keep.any()):  # never return an empty graph
-        keep[int(torch.randint(num_nodes, (1,), generator=generator))] = True
+        keep[int(torch.randint(num_nodes, (1,), generator=generator, device="cpu"))] = True
     return keep
+
+
+def _device(data: HeteroData) -> torch.device:
+    """Where the graph's tensors live (the first one found; CPU for a graph without any)."""
+    for store in data.stores:
+        for value in store.values():
+            if isinstance(value, Tensor):
+                return value.device
+    return torch.device("cpu")
 
 
 class DropNodes(GraphAugmentation):
@@ -68,7 +77,8 @@ class DropNodes(GraphAugmentation):
         for t in types:
             if t not in data.node_types:
                 raise InputError(f"node type {t!r} is not in the graph; node types: {data.node_types}")
-        keep = {t: _keep_nodes(int(data[t].num_nodes), self.p, generator, torch.device("cpu")) for t in types}
+        device = _device(data)
+        keep = {t: _keep_nodes(int(data[t].num_nodes), self.p, generator, device) for t in types}
         if not self.relabel:
             masks = {}
             for et in data.edge_types:
@@ -76,9 +86,9 @@ class DropNodes(GraphAugmentation):
                 row, col = data[et].edge_index
                 m = torch.ones(row.shape[0], dtype=torch.bool, device=row.device)
                 if src in keep:
-                    m &= keep[src].to(row.device)[row]
+                    m &= keep[src][row]
                 if dst in keep:
-                    m &= keep[dst].to(col.device)[col]
+                    m &= keep[dst][col]
                 masks[et] = m
             return data.edge_subgraph(masks)
         subset = {t: keep[t].nonzero().view(-1) for t in types}

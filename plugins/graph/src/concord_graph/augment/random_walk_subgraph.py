@@ -73,7 +73,7 @@ class RandomWalkSubgraph(GraphAugmentation):
     def augment_data(self, data: Data, generator: torch.Generator | None) -> Data:
         n = int(data.num_nodes)
         n_roots = max(1, round(self.root_ratio * n))
-        roots = torch.randperm(n, generator=generator)[:n_roots]
+        roots = torch.randperm(n, generator=generator, device="cpu")[:n_roots]  # CPU draw; moved below
         visited = random_walk_nodes(data.edge_index, n, roots, self.walk_length, generator)
         idx = visited.nonzero().view(-1)
         out = data.subgraph(idx)

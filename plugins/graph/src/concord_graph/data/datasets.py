@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch_geometric.data import Data, HeteroData
 
-from concord.errors import DataNotFoundError
+from concord.errors import DataError, DataNotFoundError
 from concord_graph.data.heco import heco_folder, load_heco
 from concord_graph.data.planetoid import PLANETOID_NAMES, load_planetoid
 from concord_graph.data.synthetic import sbm_graph
@@ -20,14 +20,18 @@ GENERATED: tuple[str, ...] = ("KarateClub", "sbm")
 
 
 def load_graph(root: str | Path, name: str, *, generated: dict[str, Any] | None = None, seed: int = 0,
-               normalize_features: bool = True) -> Data | HeteroData:
+               normalize_features: bool = True, download: bool = False) -> Data | HeteroData:
     """Load ``name``: a Planetoid graph (``Cora``, ``CiteSeer``, ``PubMed``; from
-    ``root/<Name>/raw`` or ``root/planetoid/<Name>/raw``), a HeCo-format folder
-    (``root/<name>`` or ``root/hetero/<name>``, e.g. ``acm``), ``KarateClub`` (shipped with PyG)
-    or ``sbm`` (:func:`~concord_graph.data.synthetic.sbm_graph` with the options in
-    ``generated``, seeded by ``seed``). Nothing is ever downloaded."""
+    ``root/<Name>/raw`` or ``root/planetoid/<Name>/raw``; ``download=True`` lets PyG fetch
+    missing files), a HeCo-format folder (``root/<name>`` or ``root/hetero/<name>``, e.g.
+    ``acm``), ``KarateClub`` (shipped with PyG) or ``sbm``
+    (:func:`~concord_graph.data.synthetic.sbm_graph` with the options in ``generated``, seeded
+    by ``seed``). Nothing is downloaded unless ``download=True``."""
     if name in PLANETOID_NAMES:
-        return load_planetoid(root, name, normalize_features=normalize_features)
+        return load_planetoid(root, name, normalize_features=normalize_features, download=download)
+    if download:
+        raise DataError(f"data.download=true works for the Planetoid graphs {list(PLANETOID_NAMES)} only, "
+                        f"not {name!r}")
     if name == "KarateClub":
         from torch_geometric.datasets import KarateClub
 

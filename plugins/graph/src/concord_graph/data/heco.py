@@ -19,7 +19,10 @@ from torch_geometric.data import HeteroData
 
 from concord.errors import DataError, DataNotFoundError
 
-__all__ = ["NODE_TYPE_NAMES", "heco_folder", "load_heco"]
+__all__ = ["HECO_SOURCE", "NODE_TYPE_NAMES", "heco_folder", "load_heco"]
+
+#: Where HeCo's preprocessed data sets (``acm``, ``dblp``, ``aminer``, ``freebase``) are published.
+HECO_SOURCE = "https://github.com/liun-online/HeCo/tree/main/data"
 
 NODE_TYPE_NAMES: dict[str, str] = {
     "p": "paper", "a": "author", "s": "subject", "c": "conference", "t": "term",
@@ -35,8 +38,10 @@ def heco_folder(root: str | Path, name: str) -> Path:
         if (folder / "labels.npy").is_file():
             return folder
     raise DataNotFoundError(
-        f"no HeCo-format folder for {name!r}: looked for labels.npy in "
-        f"{', '.join(str(t) for t in tried)}. Nothing is downloaded"
+        f"no HeCo-format folder for {name!r}: expected labels.npy, <t>_feat.npz, edge lists such as "
+        f"pa.txt, meta-path adjacencies such as pap.npz and the splits {{train,val,test}}_{{20,40,60}}.npy "
+        f"in {' or '.join(str(t) for t in tried)}. Get them from {HECO_SOURCE}/{name} (HeCo's "
+        "preprocessed data, also what MEOW reads) into the first folder; nothing is downloaded"
     )
 
 

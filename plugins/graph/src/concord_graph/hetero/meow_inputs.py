@@ -49,12 +49,12 @@ class MeowInputs:
 
 
 def _sparse(rows: Tensor, cols: Tensor, values: Tensor, shape: tuple[int, int]) -> Tensor:
-    return torch.sparse_coo_tensor(torch.stack([rows, cols]), values, shape).coalesce()
+    return torch.sparse_coo_tensor(torch.stack([rows, cols]), values, shape, device=values.device).coalesce()
 
 
 def _entries(edge_index: Tensor, weights: Tensor, num_nodes: int) -> tuple[Tensor, Tensor, Tensor]:
     row, col = edge_index
-    deg = torch.zeros(num_nodes).index_add_(0, row, weights)
+    deg = torch.zeros(num_nodes, dtype=weights.dtype, device=weights.device).index_add_(0, row, weights)
     inv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
     return row, col, inv[row] * weights * inv[col]
 
@@ -74,9 +74,9 @@ def masked_adjacency(view: MetaPathView, p: float, generator: torch.Generator | 
     ei = view.edge_index[:, off]
     keep = edge_keep_mask(ei, p, generator, undirected=False)
     ei = ei[:, keep]
-    loops = torch.arange(num_nodes)
+    loops = torch.arange(num_nodes, device=ei.device)
     ei = torch.cat([ei, torch.stack([loops, loops])], dim=1)
-    return symmetric_adjacency(ei, torch.ones(ei.shape[1]), num_nodes)
+    return symmetric_adjacency(ei, torch.ones(ei.shape[1], device=ei.device), num_nodes)
 
 
 def _contexts(data: HeteroData, hops: list[EdgeType]) -> list[tuple[str, SparseOperator]]:
@@ -87,11 +87,12 @@ def _contexts(data: HeteroData, hops: list[EdgeType]) -> list[tuple[str, SparseO
     for hop in hops[:-1]:
         src, _, dst = hop
         ei = data[hop].edge_index
-        step = _sparse(ei[0], ei[1], torch.ones(ei.shape[1]), (data[src].num_nodes, data[dst].num_nodes))
+        step = _sparse(ei[0], ei[1], torch.ones(ei.shape[1], device=ei.device),
+                       (data[src].num_nodes, data[dst].num_nodes))
         reach = step if reach is None else torch.sparse.mm(reach, step).coalesce()
         idx = reach.indices()
-        ones = torch.ones(idx.shape[1])
-        count = torch.zeros(reach.shape[0]).index_add_(0, idx[0], ones)
+        ones = torch.ones(idx.shape[1], device=idx.device)
+        count = torch.zeros(reach.shape[0], device=idx.device).index_add_(0, idx[0], ones)
         inv = 1.0 / count.clamp_min(1.0)
         reach = _sparse(idx[0], idx[1], ones, tuple(reach.shape))
         out.append((dst, SparseOperator.from_entries(idx[0], idx[1], inv[idx[0]], tuple(reach.shape))))

@@ -18,7 +18,7 @@ def cluster_weights(clusters: Tensor, i0: int, i1: int) -> Tensor:
     r""":math:`w_{ij} = \sum_{k=1}^{K} \mathbb{1}[c_k(i) \ne c_k(j)]` for rows ``i0:i1``
     (``clusters``: ``(N, K)``, the assignments of :math:`K` clusterings)."""
     block, everyone = clusters[i0:i1].to(torch.int32), clusters.to(torch.int32)
-    w = torch.zeros(block.shape[0], everyone.shape[0])
+    w = torch.zeros(block.shape[0], everyone.shape[0], device=clusters.device)
     for k in range(clusters.shape[1]):
         w += (block[:, k, None] != everyone[None, :, k]).to(torch.float32)
     return w
@@ -73,9 +73,10 @@ class MEOWLoss(Loss):
             raise InputError(f"clusters must hold integer cluster ids, got {clusters.dtype}")
         a = nn.functional.normalize(anchor.float(), dim=-1)
         k = nn.functional.normalize(key.float(), dim=-1)
+        ids = clusters.to(a.device)  # the weights are computed where the embeddings are
         terms = contrast_terms(
             a, k, self.temperature, positive_index=torch.arange(a.shape[0], device=a.device),
-            block_size=self.block_size, key_weight=lambda i0, i1, _a, _k: cluster_weights(clusters, i0, i1),
+            block_size=self.block_size, key_weight=lambda i0, i1, _a, _k: cluster_weights(ids, i0, i1),
         )
         return terms.loss.mean()
 

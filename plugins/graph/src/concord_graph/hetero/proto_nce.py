@@ -30,5 +30,5 @@ def proto_nce(z: Tensor, clusterings: list[Clustering]) -> Tensor:
     total = z.new_zeros(())
     for c in clusterings:
         logits = (z @ c.centroids.t()) / c.density[None, :]
-        total = total + nn.functional.cross_entropy(logits, c.assignment.to(z.device))
+        total = total + nn.functional.cross_entropy(logits, c.assignment)
     return total / len(clusterings)

@@ -39,9 +39,10 @@ def kmeans(x: Tensor, k: int, *, iterations: int = 20, generator: torch.Generato
     ``(assignment (N,), centroids (k, D))``. An emptied cluster keeps its previous centroid."""
     n = x.shape[0]
     if not 1 <= k <= n:
-        raise InputError(f"k must lie in [1, {n}], got {k}")
+        raise InputError(f"k-means with k = {k} clusters needs k in [1, {n}] (the number of points)")
     x = x.detach().float()
-    c = x[torch.randperm(n, generator=generator)[:k]].clone()
+    start = torch.randperm(n, generator=generator, device="cpu")[:k].to(x.device)  # CPU draw, moved
+    c = x[start].clone()
     for _ in range(iterations):
         assign = torch.cdist(x, c).argmin(dim=1)
         sums = torch.zeros_like(c).index_add_(0, assign, x)
@@ -52,10 +53,18 @@ def kmeans(x: Tensor, k: int, *, iterations: int = 20, generator: torch.Generato
 
 def cluster_prototypes(z: Tensor, cluster_counts: list[int], temperature: float, *, seed: int = 0,
                        alpha: float = 10.0) -> list[Clustering]:
-    """Cluster ``z`` (detached, ``(N, D)``) once per count in ``cluster_counts``."""
+    """Cluster ``z`` (detached, ``(N, D)``) once per count in ``cluster_counts``; every count
+    must lie in ``[1, N]`` (an error otherwise: k-means cannot make more clusters than points).
+    The results live on ``z``'s device; the initial centroids are drawn on the CPU from
+    ``seed`` (the same on every device)."""
+    n = int(z.shape[0])
+    too_many = [int(k) for k in cluster_counts if not 1 <= int(k) <= n]
+    if too_many:
+        raise InputError(f"cluster counts {too_many} do not lie in [1, {n}]: k-means cannot make more "
+                         f"clusters than the {n} nodes it clusters")
     out = []
     for i, k in enumerate(cluster_counts):
-        k = min(int(k), z.shape[0])
+        k = int(k)
         assign_t, centers_t = kmeans(z, k, generator=torch.Generator().manual_seed(seed + i))
         x = z.detach().cpu().double().numpy()
         centers = centers_t.cpu().double().numpy()
@@ -70,6 +79,6 @@ def cluster_prototypes(z: Tensor, cluster_counts: list[int], temperature: float,
         density = np.clip(density, np.percentile(density, 10), np.percentile(density, 90))
         density = temperature * density / max(density.mean(), 1e-12)
         centroids = torch.nn.functional.normalize(centers_t.float(), dim=1)
-        out.append(Clustering(torch.as_tensor(assign, dtype=torch.long), centroids.to(z.device),
-                              torch.as_tensor(density, dtype=torch.float32).clamp_min(1e-6).to(z.device)))
+        out.append(Clustering(assign_t.to(device=z.device, dtype=torch.long), centroids.to(z.device),
+                              torch.as_tensor(density, dtype=torch.float32, device=z.device).clamp_min(1e-6)))
     return out

@@ -97,7 +97,7 @@ def within_budget(original: Tensor, augmented: Tensor, num_nodes: int, p: float)
     aug = {tuple(e) for e in remove_self_loops(augmented)[0].t().tolist()}
     if not aug <= orig:
         return False
-    lost = torch.zeros(num_nodes)
+    lost = torch.zeros(num_nodes, device=b.delta.device)
     for _, v in orig - aug:
         lost[v] += 1
     return bool((lost <= b.delta).all())

@@ -7,24 +7,36 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch_geometric.data import HeteroData
 
-from concord.errors import ConfigError, DataError
-from concord.run import Run, capture_rng, progress, restore_rng, seed_everything
+from concord.errors import ConfigError
+from concord.run import (
+    EarlyStopping,
+    Run,
+    capture_rng,
+    progress,
+    restore_rng,
+    say,
+    seed_everything,
+    use_threads,
+)
 from concord.run.rundir import RunDir
 from concord_graph.augment.mask_features import MaskFeatures
 from concord_graph.config import MeowRunConfig
-from concord_graph.data.datasets import load_graph
-from concord_graph.evaluate.clustering import kmeans_scores
 from concord_graph.evaluate.embedding_plot import plot_embeddings
-from concord_graph.evaluate.linear_probe import hetero_probe
-from concord_graph.evaluate.splits import Split
 from concord_graph.hetero.adameow_loss import AdaMEOWLoss
 from concord_graph.hetero.meow import MEOW
-from concord_graph.hetero.meow_inputs import MeowInputs, masked_adjacency, prepare_meow_inputs
+from concord_graph.hetero.meow_inputs import MeowInputs, masked_adjacency
 from concord_graph.hetero.meow_loss import MEOWLoss
 from concord_graph.hetero.proto_nce import proto_nce
 from concord_graph.hetero.prototypes import Clustering, cluster_prototypes
+from concord_graph.train.epoch_line import epoch_line
+from concord_graph.train.meow_evaluation import (
+    build_meow_model,
+    load_meow_data,
+    meow_embedding,
+    meow_report,
+    probe_meow,
+)
 from concord_graph.train.resume import ResumePoint
 
 __all__ = ["train_meow"]
@@ -35,16 +47,6 @@ def _masked_views(inputs: MeowInputs, cfg: MeowRunConfig, generator: torch.Gener
     x = MaskFeatures(p=cfg.meow.feature_mask, mode="entry").mask(inputs.x[inputs.target], generator)
     adjs = [masked_adjacency(v, p, generator, inputs.num_nodes) for v, p in zip(inputs.views, cfg.meow.edge_mask)]
     return x, adjs
-
-
-def _split(store, ratio: int) -> Split:
-    def idx(part: str) -> np.ndarray:
-        key = f"{part}_mask_{ratio}"
-        if key not in store:
-            raise DataError(f"the graph has no {key}; eval.labels_per_class must name splits it has")
-        return store[key].nonzero().view(-1).numpy()
-
-    return Split(idx("train"), idx("val"), idx("test"))
 
 
 def _clusterings_state(cs: list[Clustering] | None) -> list[dict[str, torch.Tensor]] | None:
@@ -65,16 +67,13 @@ def train_meow(run: Run[MeowRunConfig]) -> dict[str, Any]:
             f"method {cfg.method} trains full-batch on one process (its k-means and prototypes span "
             f"every node); run it without torchrun (got {run.world_size} processes)"
         )
-    if cfg.train.threads is not None:
-        torch.set_num_threads(cfg.train.threads)
-    data = load_graph(cfg.data.root, cfg.data.name)
-    if not isinstance(data, HeteroData):
-        raise ConfigError(f"{cfg.data.name!r} is a homogeneous graph; MEOW needs a heterogeneous one (method: grace)")
-    inputs = prepare_meow_inputs(data.to(device), cfg.meow.metapaths, cfg.meow.top_k)
-    store = data[inputs.target]
-    if "y" not in store:
-        raise DataError(f"node type {inputs.target!r} has no labels `y` to evaluate with")
-    splits = {r: _split(store, r) for r in cfg.eval.labels_per_class}
+    use_threads(cfg.train.threads)
+    data = load_meow_data(cfg, device)
+    inputs = data.inputs
+    too_many = [k for k in cfg.meow.clusters if k > inputs.num_nodes]
+    if too_many:
+        raise ConfigError(f"meow.clusters {too_many}: k-means cannot make more clusters than the "
+                          f"{inputs.num_nodes} {inputs.target!r} nodes of {cfg.data.name!r}")
 
     point = ResumePoint.restore(run.resume_state)
     results, seconds, start_repeat = point.results, point.seconds, point.start_repeat
@@ -84,17 +83,9 @@ def train_meow(run: Run[MeowRunConfig]) -> dict[str, Any]:
     for r in range(start_repeat, repeats):
         state = point.state_for(r)
         seed = cfg.seed + r
-        model, stopped, final = _train_one(cfg, inputs, seed, r, run_dir, state, results, seconds)
-        model.eval()
-        with torch.no_grad():
-            plain = [v.adjacency for v in inputs.views]
-            embedding = model(inputs, inputs.x[inputs.target], plain).embedding.cpu()
-        y = store.y.cpu()
-        scores = {ratio: hetero_probe(embedding, y, split) for ratio, split in splits.items()}
-        nmi, ari = kmeans_scores(embedding, y, runs=cfg.eval.kmeans_runs, seed=seed)
-        res = {"repeat": r, "epochs_trained": stopped, "nmi": nmi, "ari": ari}
-        for ratio, s in scores.items():
-            res.update({f"macro_f1_{ratio}": s.macro_f1, f"micro_f1_{ratio}": s.micro_f1, f"auc_{ratio}": s.auc})
+        model, stopped, final = _train_one(cfg, inputs, seed, r, run_dir, state, results, seconds, device)
+        embedding = meow_embedding(model, inputs)
+        res = {**probe_meow(cfg, data, embedding, r), "epochs_trained": stopped}
         results.append(res)
         if r == repeats - 1 and final is not None:
             # the last repeat's training state (a raised budget continues it unless it stopped early)
@@ -106,62 +97,56 @@ def train_meow(run: Run[MeowRunConfig]) -> dict[str, Any]:
             run_dir.save_progress({"repeat": r + 1, "epoch": -1, "results": results, "seconds": seconds},
                                   done=0, extendable=False)
 
-    main = cfg.eval.labels_per_class[0]
-    report: dict[str, Any] = {"method": cfg.method, "dataset": cfg.data.name, "labels_per_class": main,
-                              "repeats": cfg.train.repeats}
-    for metric in ("macro_f1", "micro_f1", "auc"):
-        for ratio in cfg.eval.labels_per_class:
-            vals = [res[f"{metric}_{ratio}"] for res in results]
-            suffix = "" if ratio == main else f"_{ratio}"
-            report[f"{metric}{suffix}_mean"] = float(np.mean(vals))
-            report[f"{metric}{suffix}_std"] = float(np.std(vals))
-    report["nmi"] = float(np.mean([res["nmi"] for res in results]))
-    report["ari"] = float(np.mean([res["ari"] for res in results]))
-    report["epochs_trained"] = [int(res["epochs_trained"]) for res in results]
-    report["epoch_seconds_mean"] = float(np.mean(seconds)) if seconds else 0.0
+    report: dict[str, Any] = {  # the evaluation's keys (also what `concord graph evaluate` writes) and training facts
+        **meow_report(cfg, results),
+        "epochs_trained": [int(res["epochs_trained"]) for res in results],
+        "epoch_seconds_mean": float(np.mean(seconds)) if seconds else 0.0,
+    }
     if embedding is not None:
         run_dir.plot_metrics(["loss", "info", "proto"], "loss.png")
-        plot_embeddings(embedding, store.y.cpu(), run_dir.file(f"embeddings_{cfg.eval.plot}.png"), method=cfg.eval.plot,
+        say(f"embedding plot ({cfg.eval.plot} of {embedding.shape[0]} nodes)")
+        plot_embeddings(embedding, data.labels, run_dir.file(f"embeddings_{cfg.eval.plot}.png"), method=cfg.eval.plot,
                         title=f"{cfg.method} on {cfg.data.name} ({cfg.eval.plot})", seed=cfg.seed)
     return report
 
 
 def _train_one(cfg: MeowRunConfig, inputs: MeowInputs, seed: int, repeat: int, run_dir: RunDir,
-               state: dict[str, Any] | None, results: list, seconds: list
+               state: dict[str, Any] | None, results: list, seconds: list, device: torch.device
                ) -> tuple[MEOW, int, dict[str, Any] | None]:
     """Train one repeat; returns the model, the epochs it trained, and its last training state
     (``None`` when it trained no epoch)."""
     seed_everything(seed)
     m = cfg.meow
-    in_channels = {t: int(x.shape[1]) for t, x in inputs.x.items()}
-    model = MEOW(in_channels, inputs.target, [[t for t, _ in v.contexts] for v in inputs.views],
-                 hidden_channels=m.hidden_channels, out_channels=m.out_channels, dropout=m.dropout)
+    model = build_meow_model(cfg, inputs).to(device)
     adaptive = cfg.method == "adameow"
     loss_fn = AdaMEOWLoss(channels=m.out_channels, temperature=m.temperature) if adaptive else \
         MEOWLoss(temperature=m.temperature, block_size=1024)
+    loss_fn = loss_fn.to(device)
     opt = torch.optim.Adam([*model.parameters(), *loss_fn.parameters()], lr=cfg.train.lr,
                            weight_decay=cfg.train.weight_decay)
     # masked views: drawn once per run from their own seeded generator (as the authors' code)
     masked_x, masked_adjs = _masked_views(inputs, cfg, torch.Generator().manual_seed(seed))
-    start, best, wait, clusterings = 0, float("inf"), 0, None
+    start, clusterings = 0, None
+    stopper = EarlyStopping(patience=cfg.train.patience, mode="min")  # on the training loss
     last: dict[str, Any] | None = None
     if state is not None:
         model.load_state_dict(state["model"])
         loss_fn.load_state_dict(state["loss"])
         opt.load_state_dict(state["optimizer"])
         restore_rng(state["rng"])
-        start, best, wait = int(state["epoch"]) + 1, float(state["best"]), int(state["wait"])
+        start = int(state["epoch"]) + 1
+        stopper.load_state_dict(state["early_stopping"])
         if state["clusterings"] is not None:
-            clusterings = [Clustering(**c) for c in state["clusterings"]]
-        last = {k: state[k] for k in ("repeat", "epoch", "model", "loss", "optimizer", "rng", "best", "wait",
+            clusterings = [Clustering(**{k: v.to(device) for k, v in c.items()}) for c in state["clusterings"]]
+        last = {k: state[k] for k in ("repeat", "epoch", "model", "loss", "optimizer", "rng", "early_stopping",
                                       "stopped", "clusterings")}
         if state["stopped"]:
             return model, start, last
     epoch = start
     epochs = range(start, cfg.train.epochs)
     extendable = ResumePoint.extendable(repeat, cfg.train.repeats)
-    for epoch in progress(epochs, desc=f"{cfg.method} [{repeat + 1}/{cfg.train.repeats}]", initial=start,
-                          total=cfg.train.epochs):
+    desc = f"{cfg.method} [{repeat + 1}/{cfg.train.repeats}]"
+    for epoch in progress(epochs, desc=desc, initial=start, total=cfg.train.epochs):
         t0 = time.perf_counter()
         model.train()
         out = model(inputs, masked_x, masked_adjs)
@@ -181,16 +166,14 @@ def _train_one(cfg: MeowRunConfig, inputs: MeowInputs, seed: int, repeat: int, r
         loss.backward()
         opt.step()
         value = float(loss.detach())
-        if value < best:
-            best, wait = value, 0
-        else:
-            wait += 1
-        stop = cfg.train.patience > 0 and wait >= cfg.train.patience
+        stopper.update(epoch, value)
+        stop = stopper.should_stop
         dt = time.perf_counter() - t0
         seconds.append(dt)
         run_dir.log({"repeat": repeat, "epoch": epoch, "loss": value, **row, "epoch_seconds": dt})
+        epoch_line(desc, epoch, cfg.train.epochs, {"loss": value, **row}, dt)
         last = {"repeat": repeat, "epoch": epoch, "model": model.state_dict(), "loss": loss_fn.state_dict(),
-                "optimizer": opt.state_dict(), "rng": capture_rng(), "best": best, "wait": wait, "stopped": stop,
+                "optimizer": opt.state_dict(), "rng": capture_rng(), "early_stopping": stopper.state_dict(), "stopped": stop,
                 "clusterings": _clusterings_state(clusterings)}
         run_dir.save_progress({**last, "results": results, "seconds": seconds}, done=epoch + 1,
                               extendable=extendable and not stop)

@@ -11,18 +11,30 @@ from torch_geometric.data import HeteroData
 
 from concord.distributed import sum_gradients
 from concord.errors import ConfigError, DataError
-from concord.run import Run, build_component, capture_rng, progress, restore_rng, seed_everything
+from concord.run import (
+    Run,
+    capture_rng,
+    progress,
+    restore_rng,
+    say,
+    seed_everything,
+    use_threads,
+)
 from concord.run.rundir import RunDir
 from concord_graph.config import NodeRunConfig
 from concord_graph.contrast.grace import GRACE
-from concord_graph.contrast.node_batches import NodeBatches, batched_embeddings, full_batch
+from concord_graph.contrast.node_batches import NodeBatches, full_batch
 from concord_graph.contrast.node_contrast_step import NodeContrastStep
 from concord_graph.data.datasets import load_graph
 from concord_graph.evaluate.embedding_plot import plot_embeddings
-from concord_graph.evaluate.linear_probe import node_probe
-from concord_graph.evaluate.splits import protocol_split
 from concord_graph.graph_input import check_data
-from concord_graph.nn.gcn_encoder import GCNEncoder
+from concord_graph.train.epoch_line import epoch_line
+from concord_graph.train.node_evaluation import (
+    build_node_model,
+    node_embeddings,
+    node_report,
+    probe_repeat,
+)
 from concord_graph.train.resume import ResumePoint
 from concord_graph.train.views import build_view, edge_drop_rate
 
@@ -41,24 +53,13 @@ def _budgets(cfg: NodeRunConfig) -> tuple[float, float] | None:
     return edge_drop_rate(cfg.augment.view1, "view1"), edge_drop_rate(cfg.augment.view2, "view2")
 
 
-def _build_model(cfg: NodeRunConfig, in_channels: int, gather: bool) -> GRACE:
-    e = cfg.encoder
-    encoder = GCNEncoder(in_channels, e.out_channels, hidden_channels=e.hidden_channels,
-                         num_layers=e.num_layers, activation=e.activation, sparse_input=e.sparse_input)
-    loss = build_component("losses", cfg.loss, where="loss", provided={"gather": gather},
-                           required=("gather",) if gather else (),
-                           why={"gather": "under torchrun each node contrasts with every process's nodes"})
-    return GRACE(encoder, projection_channels=e.projection_channels, loss=loss)
-
-
 def train_node_contrast(run: Run[NodeRunConfig]) -> dict[str, Any]:
     """Train ``cfg.train.repeats`` models, probe each, return the report (rank 0 writes the run
     folder and evaluates; the other ranks help training and return ``{}``)."""
     cfg, run_dir, rank, world_size, device = run.config, run.dir, run.rank, run.world_size, run.device
-    if cfg.train.threads is not None:
-        torch.set_num_threads(cfg.train.threads)
+    use_threads(cfg.train.threads)
     data = load_graph(cfg.data.root, cfg.data.name, generated=cfg.data.generated, seed=cfg.seed,
-                      normalize_features=cfg.data.normalize_features)
+                      normalize_features=cfg.data.normalize_features, download=cfg.data.download)
     if isinstance(data, HeteroData):
         raise ConfigError(f"{cfg.data.name!r} is a heterogeneous graph; train it with method: meow")
     check_data(data)
@@ -68,7 +69,6 @@ def train_node_contrast(run: Run[NodeRunConfig]) -> dict[str, Any]:
     budgets = _budgets(cfg)
     view1, view2 = build_view(cfg.augment.view1, "view1"), build_view(cfg.augment.view2, "view2")
     num_hops = cfg.train.num_hops or cfg.encoder.num_layers
-    splits = 1 if cfg.eval.protocol == "public" else cfg.eval.splits
 
     point = ResumePoint.restore(run.resume_state)
     results, seconds, start_repeat = point.results, point.seconds, point.start_repeat
@@ -81,16 +81,8 @@ def train_node_contrast(run: Run[NodeRunConfig]) -> dict[str, Any]:
         model, opt, gens, losses = _train_one(cfg, data, seed, r, view1, view2, budgets, num_hops, run_dir,
                                               state, results, seconds, rank, world_size, device)
         if rank == 0:  # the other processes only help training; rank 0 evaluates and reports
-            model.eval()
-            embeddings = batched_embeddings(model.encoder.encode, data, cfg.train.batch_size, num_hops).cpu()
-            accs = []
-            y = data.y.cpu()
-            for s in range(splits):
-                split = protocol_split(cfg.eval.protocol, int(data.num_nodes), seed=seed * 1000 + s, data=data)
-                res = node_probe(embeddings, y, split, seed=seed)
-                accs.append(res.test_acc)
-            results.append({"repeat": r, "test_acc": accs, "n_train": res.n_train, "n_val": res.n_val,
-                            "n_test": res.n_test, "final_loss": losses[-1] if losses else None})
+            embeddings = node_embeddings(model, data, cfg)
+            results.append({**probe_repeat(cfg, data, embeddings, r), "final_loss": losses[-1] if losses else None})
         if r == repeats - 1:
             # the last repeat's whole training state, so a raised budget can continue it; written
             # before the evaluation's metrics line, which a resume then redoes with the evaluation
@@ -107,30 +99,17 @@ def train_node_contrast(run: Run[NodeRunConfig]) -> dict[str, Any]:
 
     if rank != 0:
         return {}
-    accs = [a for res in results for a in res["test_acc"]]
-    report = {
-        "method": cfg.method,
-        "pot": cfg.pot.enabled,
-        "pot_bound": cfg.pot.bound if cfg.pot.enabled else None,
-        "dataset": cfg.data.name,
-        "protocol": cfg.eval.protocol,
-        "test_acc_mean": float(np.mean(accs)),
-        "test_acc_std": float(np.std(accs)),
-        "test_acc_per_repeat": [float(np.mean(res["test_acc"])) for res in results],
-        "repeats": cfg.train.repeats,
-        "splits_per_repeat": splits,
-        "n_train": results[-1]["n_train"],
-        "n_val": results[-1]["n_val"],
-        "n_test": results[-1]["n_test"],
+    report = {  # the evaluation's keys (node_report; also what `concord graph evaluate` writes) and training facts
+        **node_report(cfg, results),
         "epochs": cfg.train.epochs,
         "final_loss": results[-1]["final_loss"],
         "device": str(device),
         "epoch_seconds_mean": float(np.mean(seconds)) if seconds else 0.0,
-        "mode": "full_batch" if cfg.train.batch_size is None else f"mini_batch_{cfg.train.batch_size}",
         "world_size": world_size,
     }
     if embeddings is not None:
         run_dir.plot_metrics(["loss", "nce", "pot"], "loss.png")
+        say(f"embedding plot ({cfg.eval.plot} of {embeddings.shape[0]} nodes)")
         if _monitor(cfg):
             run_dir.plot_metrics(["compactness_view", "compactness_authors", "compactness_certified"],
                                  "compactness.png")
@@ -152,7 +131,7 @@ def _train_one(cfg: NodeRunConfig, data, seed: int, repeat: int, view1, view2, b
                rank: int, world_size: int, device: torch.device):
     seed_everything(seed)
     gather = world_size > 1
-    model = _build_model(cfg, int(data.num_features), gather).to(device)
+    model = build_node_model(cfg, int(data.num_features), gather).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     order_g = torch.Generator().manual_seed(seed)  # the same on every process
     aug_g = torch.Generator().manual_seed(seed + 7919 * (rank + 1))  # each process its own draws
@@ -194,6 +173,7 @@ def _train_one(cfg: NodeRunConfig, data, seed: int, repeat: int, view1, view2, b
         dt = time.perf_counter() - t0
         seconds.append(dt)
         run_dir.log({"repeat": repeat, "epoch": epoch, **row, "epoch_seconds": dt})
+        epoch_line(desc, epoch, cfg.train.epochs, row, dt)
         run_dir.save_progress({**_training_state(repeat, epoch, model, opt, (order_g, aug_g), losses),
                                "results": results, "seconds": seconds}, done=epoch + 1, extendable=extendable)
     return model, opt, (order_g, aug_g), losses

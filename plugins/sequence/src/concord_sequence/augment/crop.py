@@ -6,8 +6,9 @@ import torch
 
 from concord.augment.base import random_uniform
 from concord.contract import AugmentationExample, BadInput
+from concord.validation import check_probability
 from concord_sequence.augment.examples import example_batch
-from concord_sequence.augment.sequence_augmentation import SequenceAugmentation, check_ratio, count
+from concord_sequence.augment.sequence_augmentation import SequenceAugmentation, count
 from concord_sequence.data.batch import SequenceBatch
 
 __all__ = ["Crop"]
@@ -34,7 +35,7 @@ class Crop(SequenceAugmentation):
     registry_name = "sequence.crop"
 
     def __init__(self, *, eta: float = 0.6) -> None:
-        self.eta = check_ratio("eta", eta, low_open=True)
+        self.eta = check_probability("eta", eta, upper_inclusive=True, lower_inclusive=False)
 
     def augment_batch(self, batch: SequenceBatch, generator: torch.Generator | None) -> SequenceBatch:
         n = batch.lengths

@@ -6,10 +6,10 @@ import torch
 
 from concord.augment.base import random_uniform
 from concord.contract import AugmentationExample, BadInput
+from concord.validation import check_probability
 from concord_sequence.augment.examples import example_batch
 from concord_sequence.augment.sequence_augmentation import (
     SequenceAugmentation,
-    check_ratio,
     choose_positions,
     count,
 )
@@ -42,7 +42,7 @@ class Insert(SequenceAugmentation):
     registry_name = "sequence.insert"
 
     def __init__(self, *, ratio: float = 0.4, similar_items: list[list[int]], top_k: int = 1) -> None:
-        self.ratio = check_ratio("ratio", ratio)
+        self.ratio = check_probability("ratio", ratio, upper_inclusive=True)
         self.similar_items, self.top_k, self._table = similar_items_config(similar_items, top_k)
 
     def augment_batch(self, batch: SequenceBatch, generator: torch.Generator | None) -> SequenceBatch:

@@ -6,10 +6,10 @@ import torch
 
 from concord.contract import AugmentationExample, BadInput
 from concord.errors import InputError
+from concord.validation import check_probability
 from concord_sequence.augment.examples import example_batch
 from concord_sequence.augment.sequence_augmentation import (
     SequenceAugmentation,
-    check_ratio,
     choose_positions,
     count,
 )
@@ -35,7 +35,7 @@ class Mask(SequenceAugmentation):
     registry_name = "sequence.mask"
 
     def __init__(self, *, gamma: float = 0.3, mask_token: int) -> None:
-        self.gamma = check_ratio("gamma", gamma)
+        self.gamma = check_probability("gamma", gamma, upper_inclusive=True)
         if isinstance(mask_token, bool) or not isinstance(mask_token, int) or mask_token < 0:
             raise InputError(f"mask_token must be a non-negative integer id, got {mask_token!r}")
         self.mask_token = mask_token

@@ -30,17 +30,18 @@ class PairViews:
         k = len(self.augmentations)
         b = batch.items.shape[0]
         if k == 1:
-            first = torch.zeros(b, dtype=torch.long)
+            first = torch.zeros(b, dtype=torch.long, device="cpu")
             second = first
-        else:
-            first = torch.randint(0, k, (b,), generator=generator)
-            second = (first + torch.randint(1, k, (b,), generator=generator)) % k
+        else:  # drawn on the CPU (the generator's device); moved to the batch's in _select
+            first = torch.randint(0, k, (b,), generator=generator, device="cpu")
+            second = (first + torch.randint(1, k, (b,), generator=generator, device="cpu")) % k
         outs = [aug(batch, generator=generator) for aug in self.augmentations]
         return self._select(outs, first, batch), self._select(outs, second, batch)
 
     @staticmethod
     def _select(outs: list[SequenceBatch], which: torch.Tensor, like: SequenceBatch) -> SequenceBatch:
         which = which.to(like.items.device)
-        items = torch.stack([o.items for o in outs])[which, torch.arange(len(which))]
-        lengths = torch.stack([o.lengths for o in outs])[which, torch.arange(len(which))]
+        rows = torch.arange(len(which), device=like.items.device)
+        items = torch.stack([o.items for o in outs])[which, rows]
+        lengths = torch.stack([o.lengths for o in outs])[which, rows]
         return SequenceBatch(items, lengths)

@@ -6,8 +6,9 @@ import torch
 
 from concord.augment.base import random_uniform
 from concord.contract import AugmentationExample, BadInput
+from concord.validation import check_probability
 from concord_sequence.augment.examples import example_batch
-from concord_sequence.augment.sequence_augmentation import SequenceAugmentation, check_ratio, count
+from concord_sequence.augment.sequence_augmentation import SequenceAugmentation, count
 from concord_sequence.data.batch import SequenceBatch
 
 __all__ = ["Reorder"]
@@ -31,7 +32,7 @@ class Reorder(SequenceAugmentation):
     registry_name = "sequence.reorder"
 
     def __init__(self, *, beta: float = 0.6) -> None:
-        self.beta = check_ratio("beta", beta)
+        self.beta = check_probability("beta", beta, upper_inclusive=True)
 
     def augment_batch(self, batch: SequenceBatch, generator: torch.Generator | None) -> SequenceBatch:
         n = batch.lengths

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from concord.augment.base import Augmentation, random_uniform
-from concord.errors import InputError
 from concord_sequence.data.batch import SequenceBatch, as_batch
 
 __all__ = ["SequenceAugmentation", "choose_positions", "count"]
@@ -44,11 +42,3 @@ class SequenceAugmentation(Augmentation):
 
     def augment_batch(self, batch: SequenceBatch, generator: torch.Generator | None) -> SequenceBatch:
         raise NotImplementedError
-
-
-def check_ratio(name: str, value: float, *, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"{name} must be a number in [0, 1], got {value!r}")
-    if not (0 < value <= 1 if low_open else 0 <= value <= 1):
-        raise InputError(f"{name} must lie in {'(0, 1]' if low_open else '[0, 1]'}, got {value!r}")
-    return float(value)

@@ -8,6 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from concord.errors import InputError
+
 __all__ = ["SequenceBatch", "as_batch"]
 
 
@@ -23,15 +25,15 @@ class SequenceBatch:
     def __post_init__(self) -> None:
         items, lengths = self.items, self.lengths
         if not isinstance(items, Tensor) or not isinstance(lengths, Tensor):
-            raise ValueError("a SequenceBatch holds two tensors: items (B, L) and lengths (B,)")
+            raise InputError("a SequenceBatch holds two tensors: items (B, L) and lengths (B,)")
         if items.dim() != 2 or lengths.dim() != 1 or items.shape[0] != lengths.shape[0]:
-            raise ValueError(
+            raise InputError(
                 f"items must be (B, L) and lengths (B,), got {tuple(items.shape)} and {tuple(lengths.shape)}"
             )
         if items.is_floating_point() or lengths.is_floating_point():
-            raise ValueError(f"item ids and lengths must be integers, got {items.dtype} and {lengths.dtype}")
+            raise InputError(f"item ids and lengths must be integers, got {items.dtype} and {lengths.dtype}")
         if items.shape[0] and (int(lengths.min()) < 1 or int(lengths.max()) > items.shape[1]):
-            raise ValueError(
+            raise InputError(
                 f"every length must lie in [1, {items.shape[1]}] (the padded width), got "
                 f"{int(lengths.min())}..{int(lengths.max())}; empty sequences cannot be encoded"
             )
@@ -69,13 +71,13 @@ def as_batch(x: Any) -> tuple[SequenceBatch, bool]:
         return x, False
     if isinstance(x, Tensor):
         if x.dim() != 1:
-            raise ValueError(
+            raise InputError(
                 f"a single sequence is a 1-D tensor of item ids, got shape {tuple(x.shape)}; "
                 "pass a SequenceBatch for a batch"
             )
         if x.is_floating_point():
-            raise ValueError(f"item ids must be integers, got {x.dtype}")
+            raise InputError(f"item ids must be integers, got {x.dtype}")
         if x.shape[0] == 0:
-            raise ValueError("cannot augment an empty sequence")
-        return SequenceBatch(x[None, :].long(), torch.tensor([x.shape[0]])), True
-    raise ValueError(f"expected a SequenceBatch or a 1-D tensor of item ids, got {type(x).__name__}")
+            raise InputError("cannot augment an empty sequence")
+        return SequenceBatch(x[None, :].long(), torch.tensor([x.shape[0]], device=x.device)), True
+    raise InputError(f"expected a SequenceBatch or a 1-D tensor of item ids, got {type(x).__name__}")

@@ -18,6 +18,22 @@ __all__ = ["Loaded", "load_dataset", "resolve_path"]
 #: Data sets with a fixed place under ``data.root``.
 KNOWN = {"beauty": "seqrec/beauty.txt"}
 
+#: What each known data set is and where a user obtains it (shown when it is missing).
+SOURCES = {
+    "beauty": (
+        "beauty.txt is Amazon Beauty 5-core in the S3Rec / CL4SRec / DuoRec / MCLRec preprocessing, one "
+        "line per user (`user_id item_id item_id ...`, items in time order, ids from 1; 22,363 users); "
+        "it is dataset/Amazon_Beauty/Amazon_Beauty.txt of https://github.com/QinHsiu/MCLRec "
+        "(also data/Beauty.txt of https://github.com/RUCAIBox/CIKM2020-S3Rec)"
+    ),
+    "ml-100k": (
+        "ml-100k.inter is MovieLens-100K as a RecBole atomic file (tab-separated, typed header "
+        "`user_id:token item_id:token rating:float timestamp:float`); RecBole ships it in its wheel "
+        "(recbole/dataset_example/ml-100k/, `pip download --no-deps recbole==1.2.1`) and publishes "
+        "the other atomic data sets at https://github.com/RUCAIBox/RecSysDatasets"
+    ),
+}
+
 
 def resolve_path(root: str, name: str, path: str | None = None) -> Path:
     """``path`` if given; else ``<root>/seqrec/beauty.txt`` for ``beauty``; else the first of
@@ -33,9 +49,11 @@ def resolve_path(root: str, name: str, path: str | None = None) -> Path:
     for p in tried:
         if p.is_file():
             return p
+    how = SOURCES.get(name, "a RecBole atomic .inter file, or one line per user (`user item item ...`)")
     raise DataNotFoundError(
-        f"data set {name!r} not found under data.root={root!r}; looked for "
-        + ", ".join(str(p) for p in tried) + " (set data.root, or data.path to a file)"
+        f"data set {name!r} not found under data.root={root!r}: expected "
+        + " or ".join(str(p) for p in tried) + f". {how}. Put it there, or set data.root (default: "
+        "$CONCORD_DATA, else data/ under the working directory) or data.path to the file"
     )
 
 

@@ -35,7 +35,7 @@ class SameTargetSampler:
     def sample(self, index: np.ndarray, generator: torch.Generator) -> np.ndarray:
         """Indices (into the training samples) of one same-target partner per ``index``."""
         size = self._size[index]
-        u = torch.rand(len(index), generator=generator, dtype=torch.float64).numpy()
+        u = torch.rand(len(index), generator=generator, dtype=torch.float64, device="cpu").numpy()
         j = np.floor(u * np.maximum(size - 1, 1)).astype(np.int64)
         j = np.where(j >= self._rank[index], j + 1, j)  # skip the sample itself
         partner = self._order[self._start[index] + np.minimum(j, size - 1)]

@@ -24,10 +24,12 @@ def split_ranks(model: nn.Module, data: LeaveOneOut, split: Literal["valid", "te
     ``exclude_history`` the items of the user's input (everything before the target) are removed
     from the candidates, except the target itself when the user had it before. Sampled ranking:
     the candidates are the target and ``negatives[u]`` (drawn from items the user never had).
-    The model is put in eval mode (no dropout) and restored afterwards.
+    The inputs go to the device of the model's parameters; the model is put in eval mode (no
+    dropout) and restored afterwards.
     """
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
     all_users, all_pos = data.eval_samples(split)
     if users is not None:
         all_users, all_pos = all_users[users], all_pos[users]
@@ -36,19 +38,19 @@ def split_ranks(model: nn.Module, data: LeaveOneOut, split: Literal["valid", "te
         for b0 in range(0, len(all_users), batch_size):
             u, p = all_users[b0 : b0 + batch_size], all_pos[b0 : b0 + batch_size]
             items, lengths = data.inputs(u, p)
-            h = model(items, lengths)
-            target = data.targets(u, p)
+            h = model(items.to(device), lengths.to(device))
             scores = model.scores(h).float()  # column j = item j + 1
+            target = data.targets(u, p).to(scores.device)
             if negatives is not None:
-                cand = torch.cat([target[:, None], torch.from_numpy(negatives[u])], dim=1)
+                cand = torch.cat([target[:, None], torch.from_numpy(negatives[u]).to(scores.device)], dim=1)
                 sub = scores.gather(1, cand - 1)
-                ranks.append(target_ranks(sub, torch.zeros(len(u), dtype=torch.long)))
+                ranks.append(target_ranks(sub, torch.zeros(len(u), dtype=torch.long, device=scores.device)))
                 continue
             if exclude_history:
-                rows = np.repeat(np.arange(len(u)), p)
+                rows = torch.from_numpy(np.repeat(np.arange(len(u)), p)).to(scores.device)
                 cols = np.concatenate([data.history(int(uu), int(pp)) for uu, pp in zip(u, p)]) - 1
                 t = scores.gather(1, (target - 1)[:, None])
-                scores[torch.from_numpy(rows), torch.from_numpy(cols)] = float("-inf")
+                scores[rows, torch.from_numpy(cols).to(scores.device)] = float("-inf")
                 scores.scatter_(1, (target - 1)[:, None], t)
             ranks.append(target_ranks(scores, target - 1))
     finally:

@@ -39,14 +39,17 @@ def draw_negatives(data: LeaveOneOut, n: int, seed: int) -> np.ndarray:
     return out
 
 
-def load_or_draw_negatives(path: Path, data: LeaveOneOut, n: int, seed: int) -> np.ndarray:
-    """The negatives saved at ``path`` if there (checked against the data), else drawn and saved."""
+def load_or_draw_negatives(path: Path, data: LeaveOneOut, n: int, seed: int, *, save: bool = True) -> np.ndarray:
+    """The negatives saved at ``path`` if there (checked against the data), else drawn (the same
+    on every process: they follow from ``seed``) and, with ``save``, saved."""
     if path.exists():
         neg = np.load(path)
         if neg.shape != (data.n_users, n):
             raise DataError(f"{path} holds negatives of shape {neg.shape}, expected {(data.n_users, n)}")
         return neg
     neg = draw_negatives(data, n, seed)
+    if not save:
+        return neg
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, neg)
     tmp.replace(path)

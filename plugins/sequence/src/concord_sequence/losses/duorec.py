@@ -14,6 +14,7 @@ from concord.losses.nt_xent import NTXent
 from concord.losses.two_view import check_two_views, two_view_batch
 from concord.samplers.labels import LabelsSampler
 from concord.validation import check_positive
+from concord_sequence.losses.batch_mean import batch_mean
 from concord_sequence.losses.similarity import check_similarity
 
 __all__ = ["DuoRecLoss"]
@@ -44,7 +45,9 @@ class DuoRecLoss(Loss):
         temperature: :math:`\tau` (default: ``1.0``, the official Beauty setting).
         similarity: ``"dot"`` or ``"cos"`` (default: ``"dot"``).
         positives: ``"pair"`` or ``"same_target"`` (default: ``"pair"``).
-        gather: contrast against every process's batch (default: ``False``).
+        gather: contrast against every process's batch and average over the global batch
+            (default: ``False``: this process's batch alone, as if it ran by itself, also under
+            ``torchrun``).
 
     Shapes:
         h_dropout, h_same_target: ``(N, D)``; targets: ``(N,)`` next-item ids (needed for
@@ -80,7 +83,7 @@ class DuoRecLoss(Loss):
         pairs = LabelsSampler().bind(b.query, b.key, self_index=b.self_index,
                                      query_labels=local, key_labels=key_labels)
         terms = contrast_terms(b.query, b.key, self.temperature, pairs=pairs)
-        return distributed.global_mean(terms.sum(), terms.count())
+        return batch_mean(terms.sum(), terms.count(), gather=self.gather)
 
     @classmethod
     def examples(cls, generator: torch.Generator) -> list[LossExample]:

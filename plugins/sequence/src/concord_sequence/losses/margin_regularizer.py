@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from concord import distributed
 from concord.contract import BadInput, LossExample
 from concord.errors import InputError
 from concord.losses.base import Loss
 from concord.losses.two_view import check_two_views, two_view_batch
 from concord.validation import check_positive
+from concord_sequence.losses.batch_mean import batch_mean
 from concord_sequence.losses.similarity import check_similarity
 
 __all__ = ["MarginRegularizer", "margin_terms"]
@@ -59,7 +59,9 @@ class MarginRegularizer(Loss):
     Args:
         temperature: :math:`\tau` (default: ``1.0``).
         similarity: ``"dot"`` or ``"cos"`` (default: ``"dot"``, the official code's).
-        gather: anchors against every process's batch (default: ``False``).
+        gather: anchors against every process's batch, averaged over the global batch
+            (default: ``False``: this process's batch alone, as if it ran by itself, also under
+            ``torchrun``).
 
     Shapes:
         z1, z2: ``(N, D)``. Output: scalar.
@@ -83,7 +85,8 @@ class MarginRegularizer(Loss):
         b = two_view_batch(z1, z2, gather=self.gather)
         first, second, n_neg = margin_terms(b.query, b.key, b.positive_index, b.self_index, self.temperature)
         n = first.shape[0]
-        return distributed.global_mean(first.sum(), n) + distributed.global_mean(second.sum(), n * n_neg)
+        return (batch_mean(first.sum(), n, gather=self.gather)
+                + batch_mean(second.sum(), n * n_neg, gather=self.gather))
 
     @classmethod
     def examples(cls, generator: torch.Generator) -> list[LossExample]:

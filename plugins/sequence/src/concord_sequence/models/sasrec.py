@@ -164,7 +164,3 @@ class SASRec(nn.Module):
     def scores(self, h: Tensor) -> Tensor:
         """``(B, n_items)`` logits; column ``j`` is item ``j + 1``."""
         return h @ self.item_weights().T
-
-    def rec_loss(self, h: Tensor, targets: Tensor) -> Tensor:
-        """Cross-entropy of the next item over all items (targets are ids ``1..n_items``)."""
-        return F.cross_entropy(self.scores(h), targets - 1)

@@ -1,1 +1,1 @@
-"""Training: the run configuration, the per-method objectives, the meta update, the loop."""
+"""Training: the run configuration, one class per method (``methods/``), the loop."""

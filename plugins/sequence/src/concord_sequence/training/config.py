@@ -8,9 +8,12 @@ from typing import Any, Literal
 from concord.devices import check_device
 from concord.errors import ConfigError
 from concord.run.components import component_field, validate_component
+from concord.run.data_root import default_data_root
+from concord.run.threads import check_threads
 from concord.validation import check_positive
+from concord_sequence.evaluation.metrics import KS
 
-__all__ = ["FIXED_LOSS", "METHOD_LOSSES", "SequenceConfig", "resolve_loss"]
+__all__ = ["FIXED_LOSS", "METHOD_LOSSES", "SELECTABLE", "SequenceConfig", "resolve_loss"]
 
 
 def _default_augmentations() -> list[dict[str, Any]]:
@@ -21,7 +24,9 @@ def _default_augmentations() -> list[dict[str, Any]]:
 
 @dataclass
 class DataConfig:
-    root: str = "data"
+    #: the folder holding the data sets (default: ``$CONCORD_DATA``, else ``data`` under the
+    #: working directory); ``beauty`` is ``<root>/seqrec/beauty.txt``
+    root: str = field(default_factory=default_data_root)
     name: str = "beauty"
     path: str | None = None
     max_len: int = 50
@@ -71,7 +76,10 @@ METHOD_LOSSES: dict[str, dict[str, Any] | None] = {
     "sasrec": None,
     "cl4srec": {"name": "sequence.cl4srec", "temperature": 1.0, "similarity": "dot"},
     "duorec": {"name": "sequence.duorec", "temperature": 1.0, "similarity": "dot", "positives": "pair"},
-    "mclrec": {"name": "sequence.mclrec", "lmd": 0.0, "beta": 0.01, "reg_weight": 0.1, "temperature": 1.0,
+    # lambda = 0 and beta = 0.05: the authors' Beauty script (scripts/train_beauty.sh passes
+    # --lmd=0. --beta=0.05, overriding MCLRec.yaml's beta 0.01); their other data sets use other
+    # values (Sports 0.04 / 0.4, Yelp 0.03 / 0.1, ML-1M 0 / 0.01)
+    "mclrec": {"name": "sequence.mclrec", "lmd": 0.0, "beta": 0.05, "reg_weight": 0.1, "temperature": 1.0,
                "similarity": "dot"},
 }
 
@@ -118,17 +126,42 @@ class TrainConfig:
         check_positive("lr", self.lr)
         if self.patience < 0:
             raise ConfigError(f"patience must be >= 0, got {self.patience}")
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"threads must be >= 1 or null, got {self.threads}")
+        check_threads("train.threads", self.threads)
         check_device("train.device", self.device)
+
+
+#: The validation metrics ``eval.select_by`` may name.
+SELECTABLE: tuple[str, ...] = (*(f"{m}@{k}" for m in ("hr", "ndcg", "mrr") for k in KS), "mrr")
 
 
 @dataclass
 class EvalConfig:
+    #: the candidates of the reported metrics: the user's earlier items removed (``true``) or
+    #: kept (``false``: RecBole's sequential full ranking, used by the RecBole-based papers)
     exclude_history: bool = True
-    metric: Literal["ndcg@10", "mrr@10"] = "ndcg@10"
+    #: the validation metric that picks the best epoch (whose test metrics are reported) and
+    #: drives early stopping: ``hr@k``, ``ndcg@k``, ``mrr@k`` (k = 5, 10, 20) or ``mrr``
+    select_by: str = "ndcg@10"
+    #: the candidates of that validation metric (``null``: as ``exclude_history``); the
+    #: RecBole-based papers (DuoRec, MCLRec) select by MRR@10 with the history kept
+    #: (``select_by: mrr@10``, ``select_exclude_history: false``)
+    select_exclude_history: bool | None = None
     batch_size: int = 1024
     sampled_negatives: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.select_by not in SELECTABLE:
+            raise ConfigError(f"select_by must be one of {', '.join(SELECTABLE)}, got {self.select_by!r}")
+        if self.sampled_negatives is not None and self.select_exclude_history is not None:
+            raise ConfigError(
+                "select_exclude_history has no meaning with sampled_negatives (sampled negatives are "
+                "never items of the user's history); leave it null"
+            )
+
+    @property
+    def selection_excludes_history(self) -> bool:
+        """The history convention of the selection metric."""
+        return self.exclude_history if self.select_exclude_history is None else self.select_exclude_history
 
 
 @dataclass
