@@ -46,7 +46,8 @@ def main() -> None:
         compactness_weights,
     )
     from concord_graph.pot.budget import edge_budget, sample_within_budget
-    from concord_graph.train.node_trainer import _budgets, _build_model
+    from concord_graph.train.node_evaluation import build_node_model
+    from concord_graph.train.node_trainer import _budgets
     from concord_graph.train.views import build_view, edge_drop_rate
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -62,7 +63,7 @@ def main() -> None:
 
     cfg = load_config(NodeRunConfig, args.run / "config.yaml", [f"data.root={args.data_root}"])
     data = load_graph(cfg.data.root, cfg.data.name, normalize_features=cfg.data.normalize_features)
-    model = _build_model(cfg, int(data.num_features), gather=False)
+    model = build_node_model(cfg, int(data.num_features), gather=False)
     model.load_state_dict(load_checkpoint(args.run / "checkpoints" / "model_0.pt")["model"])
     model.eval()
     enc = model.encoder

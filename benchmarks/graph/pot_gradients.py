@@ -36,7 +36,8 @@ def main() -> None:
     from concord_graph.config import NodeRunConfig
     from concord_graph.contrast import NodeContrastStep, full_batch
     from concord_graph.data import load_graph
-    from concord_graph.train.node_trainer import _budgets, _build_model
+    from concord_graph.train.node_evaluation import build_node_model
+    from concord_graph.train.node_trainer import _budgets
     from concord_graph.train.views import build_view
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -57,7 +58,7 @@ def main() -> None:
     cfg = load_config(NodeRunConfig, config, [f"data.root={args.data_root}", *args.overrides])
     data = load_graph(cfg.data.root, cfg.data.name, normalize_features=cfg.data.normalize_features)
     torch.manual_seed(args.seed)
-    model = _build_model(cfg, int(data.num_features), gather=False)
+    model = build_node_model(cfg, int(data.num_features), gather=False)
     if args.run:
         model.load_state_dict(load_checkpoint(args.run / "checkpoints" / "model_0.pt")["model"])
     budgets = _budgets(cfg) or (float(cfg.augment.view1[0]["p"]), float(cfg.augment.view2[0]["p"]))

@@ -41,13 +41,14 @@ def _variant(data_root: str, overrides: list[str]):
     from concord_graph.config import NodeRunConfig
     from concord_graph.contrast import NodeContrastStep, full_batch
     from concord_graph.data import load_graph
-    from concord_graph.train.node_trainer import _budgets, _build_model
+    from concord_graph.train.node_evaluation import build_node_model
+    from concord_graph.train.node_trainer import _budgets
     from concord_graph.train.views import build_view
 
     cfg = load_config(NodeRunConfig, CONFIG, [f"data.root={data_root}", *overrides])
     data = load_graph(cfg.data.root, cfg.data.name)
     torch.manual_seed(0)
-    model = _build_model(cfg, data.num_features, gather=False)
+    model = build_node_model(cfg, data.num_features, gather=False)
     step = NodeContrastStep(model, build_view(cfg.augment.view1), build_view(cfg.augment.view2),
                             kappa=cfg.pot.kappa if cfg.pot.enabled else None, budgets=_budgets(cfg),
                             bound=cfg.pot.bound)
