@@ -194,7 +194,7 @@ def test_shipped_configs_load_and_point_inside_the_working_directory(monkeypatch
         assert "shared" not in p.read_text(), p
         monkeypatch.delenv("CONCORD_DATA", raising=False)
         cfg = load_config(schema_for(p, []), p)
-        assert cfg.data.root == "data" and cfg.data.name in ("Cora", "acm")
+        assert cfg.data.root == "data" and cfg.data.name in ("Cora", "CiteSeer", "PubMed", "acm")
         monkeypatch.setenv("CONCORD_DATA", "/srv/datasets")
         assert load_config(schema_for(p, []), p).data.root == "/srv/datasets"
         assert getattr(cfg.data, "download", False) is False  # nothing downloads by default
