@@ -24,7 +24,9 @@ the two values agree). How each gets its inputs: ``swav`` the stacked views (300
 freezing); ``moco_hard_mixing`` queries ``z1``, keys ``z2`` and a fixed queue of ``QUEUE`` keys
 (MoCHi (1024, 1024, 128), one block like ``nt_xent``); ``isogclr`` both views with
 ``index = arange(N)`` (the state update included); ``conr`` the stacked views with ages
-``U{0..99}`` and predictions ``age + N(0, 5^2)``; ``tcm`` and its peer ``z1`` with labels
+``U{0..99}`` and predictions ``age + N(0, 5^2)``; ``supremix`` the stacked views with ages
+``U{0..99}`` (its anchor-exclusive triples are ``(2N)^3``: skipped above ``--supremix-max``
+samples); ``tcm`` and its peer ``z1`` with labels
 ``arange(N) % --classes``. PML's TCM gathers one ``D``-vector per pair (``N^2 D`` floats, twice);
 the script skips it where that exceeds ``--pml-gib`` (default 4 GiB) rather than exhaust a
 shared machine.
@@ -46,7 +48,7 @@ import time
 
 import torch
 
-ZOO = ["nt_xent", "swav", "moco_hard_mixing", "isogclr", "conr", "tcm", "tcm (pml)"]
+ZOO = ["nt_xent", "swav", "moco_hard_mixing", "isogclr", "conr", "supremix", "tcm", "tcm (pml)"]
 ZOO_PEERS = {"tcm": "tcm (pml)"}
 QUEUE = 16384
 
@@ -83,6 +85,13 @@ def _make_zoo(impl: str, n: int, classes: int = 100, queue_size: int = QUEUE):
         pred = age + 5 * torch.randn(n, generator=g)
         conr = ConR()
         return lambda z1, z2: conr(torch.stack([z1, z2], dim=1), age.to(z1.device), pred.to(z1.device))
+    if impl == "supremix":
+        from concord.losses.supremix import SupReMix
+
+        age = torch.randint(0, 100, (n,), generator=g).float()
+        remix = SupReMix()
+        return lambda z1, z2: remix(torch.stack([z1, z2], dim=1), age.to(z1.device),
+                                    generator=torch.Generator().manual_seed(0))
     labels = torch.arange(n) % classes
     if impl == "tcm":
         from concord.losses.tcm import TCM
@@ -241,6 +250,10 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--json", action="store_true", help="also print one JSON line per size")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--impls", nargs="+", default=None,
+                        help="zoo: only these implementations (nt_xent, the yardstick, always runs)")
+    parser.add_argument("--supremix-max", type=int, default=1024,
+                        help="zoo: skip supremix above this N (its (2N)^3 triples)")
     parser.add_argument("--pml-gib", type=float, default=4.0,
                         help="zoo: skip PML's TCM where its per-pair gathers exceed this")
     args = parser.parse_args()
@@ -305,7 +318,14 @@ def _main_zoo(args) -> None:
         z1, z2 = _inputs(n, args.dim, args.device)
         fns, values, failed = {}, {}, {}
         pair_gib = 2 * n * n * args.dim * 4 / 2**30
+        chosen = [i for i in ZOO if args.impls is None or i in args.impls or i == "nt_xent"]
         for impl in ZOO:
+            if impl not in chosen:
+                failed[impl] = "not selected"
+                continue
+            if impl == "supremix" and n > args.supremix_max:
+                failed[impl] = f"skipped: (2N)^3 = {(2 * n) ** 3:.1e} triples (--supremix-max {args.supremix_max})"
+                continue
             if impl == "tcm (pml)" and pair_gib > args.pml_gib:
                 failed[impl] = f"skipped: its per-pair gathers need {pair_gib:.0f} GiB"
                 continue
@@ -328,6 +348,8 @@ def _main_zoo(args) -> None:
             return f"{table[impl] / table[ref]:.3f}"
 
         for impl in ZOO:
+            if failed.get(impl) == "not selected":
+                continue
             if impl in failed:
                 print(f"{n:>6} {impl:<18} {'failed':>11} {'-':>9}  {failed[impl]}")
                 continue

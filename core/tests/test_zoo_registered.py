@@ -10,7 +10,7 @@ from concord.registry import Registry
 
 ZOO = {
     "losses": ["swav", "moco_hard_mixing", "isogclr", "conr", "tcm", "cacr", "groco", "decoupled_mixup",
-               "multiple_negatives_ranking", "one_to_k"],
+               "multiple_negatives_ranking", "one_to_k", "supremix"],
     "samplers": ["subclass_balanced"],
     "augmentations": ["mixup", "cutmix", "whitening", "feature_transformation"],
 }

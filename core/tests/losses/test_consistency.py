@@ -40,6 +40,23 @@ def test_pseudo_huber_limits():
     assert math.isclose(float(PseudoHuber(c=c)(x, big)), math.sqrt(10) * 1e3 - 1, rel_tol=1e-4)
 
 
+def test_per_sample_hook_replaces_the_norm_and_keeps_the_checks():
+    """A subclass overriding ``per_sample`` is what ``forward`` averages (weighted), and the shape /
+    weight / NaN checks of ``forward`` still run. Catches a forward that bypasses the hook."""
+
+    class MeanAbs(PseudoHuber):
+        def per_sample(self, diff, d):
+            return diff.abs().mean(dim=1)
+
+    x = torch.zeros(2, 2, 2)
+    y = torch.tensor([[[1.0, 1.0], [1.0, 1.0]], [[0.0, 0.0], [0.0, 4.0]]])
+    w = torch.tensor([2.0, 0.5])
+    assert math.isclose(float(MeanAbs()(x, y)), (1.0 + 1.0) / 2, rel_tol=1e-6)
+    assert math.isclose(float(MeanAbs()(x, y, w)), (2.0 * 1.0 + 0.5 * 1.0) / 2, rel_tol=1e-6)
+    with pytest.raises(ValueError, match="weight must have shape"):
+        MeanAbs()(x, y, torch.ones(3))
+
+
 def test_cauchy_closed_form_and_weights():
     x = torch.zeros(3, 5)
     y = torch.tensor([[1.0] * 5, [2.0] * 5, [0.0] * 5])

@@ -75,3 +75,18 @@ def test_more_clusters_than_nodes_is_an_error_not_a_clamp(tmp_path, heco_dir, ca
     assert main(["train", str(cfg), "--output", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "meow.clusters [500]" in err and "90 'paper' nodes" in err, err
+
+
+@pytest.mark.parametrize("method", ["meow", "adameow"])
+def test_meow_refuses_several_processes_before_touching_data(method, tmp_path):
+    """Under torchrun every rank would train the whole full-batch MEOW model: refused in one line,
+    before any data is read (the run's data root does not even exist here)."""
+    from types import SimpleNamespace
+
+    from concord.errors import ConfigError
+    from concord_graph.train.meow_trainer import train_meow
+
+    run = SimpleNamespace(config=SimpleNamespace(method=method), dir=tmp_path, device=torch.device("cpu"),
+                          world_size=2)
+    with pytest.raises(ConfigError, match=rf"method {method} trains full-batch on one process.*without torchrun"):
+        train_meow(run)

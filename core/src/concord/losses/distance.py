@@ -40,6 +40,12 @@ class SampleDistance(Loss):
     def rho(self, squared: Tensor, d: int) -> Tensor:
         """Per-sample loss from per-sample squared L2 distances (float32) and dimension ``d``."""
 
+    def per_sample(self, diff: Tensor, d: int) -> Tensor:
+        """Per-sample loss ``(N,)`` from the differences ``diff = x - y`` flattened to ``(N, d)``
+        (float32): ``rho`` of the squared L2 norm of each row. A distance that is not a function
+        of that norm (e.g. one applied to each element) overrides this public hook."""
+        return self.rho(diff.pow(2).sum(dim=1), d)
+
     def forward(self, x: Tensor, y: Tensor, weight: Tensor | None = None) -> Tensor:
         check_embeddings("x", x, ndim=tuple(range(1, 9)))
         check_embeddings("y", y, ndim=tuple(range(1, 9)))
@@ -48,7 +54,7 @@ class SampleDistance(Loss):
         n = int(x.shape[0])
         d = int(x[0].numel()) if x.dim() > 1 else 1
         diff = (x.float() - y.float()).reshape(n, -1)
-        per_sample = self.rho(diff.pow(2).sum(dim=1), d)
+        per_sample = self.per_sample(diff, d)
         if weight is None:
             return per_sample.mean()
         if not isinstance(weight, Tensor) or weight.shape != (n,):

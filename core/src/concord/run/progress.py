@@ -6,7 +6,7 @@ Set ``CONCORD_PROGRESS=1`` to force bars (e.g. under ``nohup``), ``CONCORD_PROGR
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 __all__ = ["progress"]
@@ -21,11 +21,13 @@ def progress(
     total: int | None = None,
     disable: bool | None = None,
     **kwargs: Any,
-) -> Iterator[T]:
-    """``tqdm(iterable)`` with concord's defaults; a plain iterator when tqdm is not installed.
+) -> Iterable[T]:
+    """``tqdm(iterable)`` with concord's defaults; ``iterable`` itself when tqdm is not installed.
 
     ``disable=True`` hides the bar (e.g. on every rank but 0); ``None`` follows
-    ``CONCORD_PROGRESS`` and otherwise shows the bar only on a terminal.
+    ``CONCORD_PROGRESS`` and otherwise shows the bar only on a terminal. The bar is returned
+    itself, so a loop can show its current values: ``bar.set_postfix(loss=...)`` (guard with
+    ``hasattr(bar, "set_postfix")`` where tqdm may be missing).
     """
     if disable is None:
         flag = os.environ.get("CONCORD_PROGRESS")
@@ -33,5 +35,5 @@ def progress(
     try:
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - depends on the environment
-        return iter(iterable)
-    return iter(tqdm(iterable, desc=desc, total=total, disable=disable, dynamic_ncols=True, **kwargs))
+        return iterable
+    return tqdm(iterable, desc=desc, total=total, disable=disable, dynamic_ncols=True, **kwargs)
