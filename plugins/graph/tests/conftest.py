@@ -52,17 +52,20 @@ def write_heco(folder: Path, *, papers: int = 90, authors: int = 60, subjects: i
     return folder
 
 
-def write_planetoid(root: Path, name: str = "Cora", *, seed: int = 0) -> Path:
-    """Planetoid raw files (``ind.<name>.{x,tx,allx,y,ty,ally,graph,test.index}``) of a 600-node
-    SBM graph: 12 labelled training nodes, 560 'all' nodes, 40 test nodes (PyG's reader takes the
-    500 nodes after the training ones as validation)."""
+def write_planetoid(root: Path, name: str = "Cora", *, seed: int = 0, num_nodes: int = 600,
+                    num_features: int = 8, num_classes: int = 3) -> Path:
+    """Planetoid raw files (``ind.<name>.{x,tx,allx,y,ty,ally,graph,test.index}``) of an SBM graph
+    (600 nodes by default, at least 552): 12 labelled training nodes, 40 test nodes, the others
+    'all' nodes (PyG's reader takes the 500 nodes after the training ones as validation)."""
     g = torch.Generator().manual_seed(seed)
-    data = sbm_graph(num_nodes=600, num_classes=3, num_edges=1500, num_features=8, generator=g)
+    data = sbm_graph(num_nodes=num_nodes, num_classes=num_classes, num_edges=int(2.5 * num_nodes),
+                     num_features=num_features, generator=g)
     x = (data.x > 0.5).float().numpy()
-    y = np.eye(3)[data.y.numpy()]
+    y = np.eye(num_classes)[data.y.numpy()]
     raw = root / name / "raw"
     raw.mkdir(parents=True)
-    n_all, n_test = 560, 40
+    n_test = 40
+    n_all = num_nodes - n_test
     objects = {
         "x": sp.csr_matrix(x[:12]), "y": y[:12], "allx": sp.csr_matrix(x[:n_all]), "ally": y[:n_all],
         "tx": sp.csr_matrix(x[n_all:]), "ty": y[n_all:],
@@ -70,12 +73,12 @@ def write_planetoid(root: Path, name: str = "Cora", *, seed: int = 0) -> Path:
     for key, value in objects.items():
         with open(raw / f"ind.{name.lower()}.{key}", "wb") as fh:
             pickle.dump(value, fh)
-    graph = {i: [] for i in range(600)}
+    graph = {i: [] for i in range(num_nodes)}
     for u, v in data.edge_index.t().tolist():
         graph[u].append(v)
     with open(raw / f"ind.{name.lower()}.graph", "wb") as fh:
         pickle.dump(graph, fh)
-    (raw / f"ind.{name.lower()}.test.index").write_text("\n".join(str(i) for i in range(n_all, n_all + n_test)))
+    (raw / f"ind.{name.lower()}.test.index").write_text("".join(f"{i}\n" for i in range(n_all, n_all + n_test)))
     return root
 
 
@@ -87,6 +90,13 @@ def heco_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def planetoid_root(tmp_path: Path) -> Path:
     return write_planetoid(tmp_path / "planetoid")
+
+
+@pytest.fixture
+def make_planetoid(tmp_path: Path):
+    """``make_planetoid(name, num_nodes=..., num_features=..., num_classes=...)``: Planetoid raw
+    files of a generated graph of that shape under ``tmp_path / "planetoid"``; returns the root."""
+    return lambda name="Cora", **shape: write_planetoid(tmp_path / "planetoid", name, **shape)
 
 
 @pytest.fixture(autouse=True)

@@ -188,12 +188,13 @@ def test_shipped_configs_load_and_point_inside_the_working_directory(monkeypatch
 
     folder = Path(__file__).resolve().parents[1] / "configs"
     names = sorted(p.name for p in folder.glob("*.yaml"))
-    assert names == ["gca_cora.yaml", "grace_cora.yaml", "grace_pot_cora.yaml", "meow_acm.yaml"]
+    assert names == ["gca_cora.yaml", "grace_citeseer.yaml", "grace_cora.yaml", "grace_pot_cora.yaml",
+                     "grace_pubmed.yaml", "meow_acm.yaml"]
     for p in folder.glob("*.yaml"):
         assert "shared" not in p.read_text(), p
         monkeypatch.delenv("CONCORD_DATA", raising=False)
         cfg = load_config(schema_for(p, []), p)
-        assert cfg.data.root == "data" and cfg.data.name in ("Cora", "acm")
+        assert cfg.data.root == "data" and cfg.data.name in ("Cora", "CiteSeer", "PubMed", "acm")
         monkeypatch.setenv("CONCORD_DATA", "/srv/datasets")
         assert load_config(schema_for(p, []), p).data.root == "/srv/datasets"
         assert getattr(cfg.data, "download", False) is False  # nothing downloads by default

@@ -28,7 +28,7 @@ def _model(state=None, gather=False) -> GRACE:
 def _loss_and_grads(model: GRACE, data, seeds, gather: bool):
     # feature masks by dimension draw the same mask from equal generators on every process
     step = NodeContrastStep(model, build_view(VIEWS[0]), build_view(VIEWS[1]), kappa=0.4,
-                            budgets=(0.2, 0.3), gather=gather)
+                            budgets=(0.2, 0.3), bound="certified", gather=gather)
     out = step(node_batch(data, seeds, 2), torch.Generator().manual_seed(1))
     out["loss"].backward()
     sum_gradients(model.parameters())
@@ -93,7 +93,8 @@ def test_trainer_under_two_processes_trains_what_one_process_trains(tmp_path):
 
     cfg = load_config(NodeRunConfig, None, [
         "data.name=sbm", "data.generated={num_nodes: 160, num_classes: 4, num_edges: 500, num_features: 8}",
-        "encoder.out_channels=8", "encoder.projection_channels=8", "pot.enabled=true", "pot.budget=[0.2, 0.3]",
+        "encoder.out_channels=8", "encoder.projection_channels=8", "pot.enabled=true", "pot.bound=certified",
+        "pot.budget=[0.2, 0.3]",
         "augment.view1=[]", "augment.view2=[]", "train.epochs=2", "train.lr=0.01", "train.batch_size=47",
         "eval.splits=1", "eval.plot=pca", "train.device=cpu",
     ])

@@ -11,7 +11,7 @@ from torch_geometric.data import Data
 
 from concord_graph.contrast.node_batches import node_batch
 from concord_graph.data.synthetic import sbm_graph
-from concord_graph.nn import GCNEncoder
+from concord_graph.nn import GCNEncoder, normalized_adjacency
 from concord_graph.pot import (
     POTLoss,
     activation_interval,
@@ -22,7 +22,10 @@ from concord_graph.pot import (
     linear_bounds,
     within_budget,
 )
-from concord_graph.pot.compactness import _segment_top_sum
+from concord_graph.pot.back_substitution import BackSubstitution, HiddenLayer, csr_order
+from concord_graph.pot.budget import sample_within_budget
+from concord_graph.pot.budget_minimum import Segments, budget_minimum
+from concord_graph.pot.relaxation import parallel_linear_bounds
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -36,22 +39,6 @@ def _encoder(in_ch: int, layers: int, act: str, seed: int) -> GCNEncoder:
         for i, a in enumerate(enc.acts):
             a.weight.data.fill_([0.3, -0.2, 1.4][i % 3])  # convex, non-monotone and concave pieces
     return enc
-
-
-def _sample_within_budget(edge_index: torch.Tensor, delta: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """A random drop pattern inside the budget: node v loses a uniform number r_v <= delta_v of
-    its in-edges, chosen uniformly (r_v = delta_v half of the time: the extreme graphs)."""
-    dst = edge_index[1]
-    n = delta.shape[0]
-    r = torch.floor(torch.rand(n, generator=g) * (delta + 1))
-    r = torch.where(torch.rand(n, generator=g) < 0.5, delta, r)
-    order = torch.randperm(dst.shape[0], generator=g)
-    order = order[torch.argsort(dst[order], stable=True)]
-    counts = torch.bincount(dst, minlength=n)
-    start = torch.cumsum(counts, 0) - counts
-    rank = torch.empty_like(order)
-    rank[order] = torch.arange(order.shape[0]) - start[dst[order]]
-    return edge_index[:, rank >= r[dst]]
 
 
 def _sample_pairs_within_budget(edge_index: torch.Tensor, delta: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -83,7 +70,7 @@ def test_certified_compactness_never_exceeds_sampled_augmentations(layers, act):
             if s % 10 == 0:
                 aug = _sample_pairs_within_budget(data.edge_index, delta, g)
             else:
-                aug = _sample_within_budget(data.edge_index, delta, g)
+                aug = sample_within_budget(data.edge_index, delta, g, extreme=0.5)
             if s % 50 == 0:
                 assert within_budget(data.edge_index, aug, 24, p)
             worst = torch.minimum(worst, compactness(enc(data.x, aug), w))
@@ -116,6 +103,89 @@ def test_certified_compactness_below_every_graph_of_the_budget_enumerated():
     assert bool((cert <= worst + 1e-5).all())
 
 
+SMALL = torch.tensor([[0, 1, 0, 2, 1, 2, 2, 3, 1, 4, 3, 4], [1, 0, 2, 0, 2, 1, 3, 2, 4, 1, 4, 3]])
+
+
+def _graphs_within_budget(ei: torch.Tensor, n: int, p: float):
+    """Every graph obtained from ``ei`` by dropping at most delta_i in-edges of every node."""
+    delta = edge_budget(ei, n, p).delta
+    for r in range(ei.shape[1] + 1):
+        for dropped in itertools.combinations(range(ei.shape[1]), r):
+            lost = torch.bincount(ei[1, list(dropped)], minlength=n) if dropped else torch.zeros(n)
+            if bool((lost > delta).any()):
+                continue
+            keep = torch.ones(ei.shape[1], dtype=torch.bool)
+            keep[list(dropped)] = False
+            yield ei[:, keep]
+
+
+def _hidden_layer(enc: GCNEncoder, x: torch.Tensor, ei: torch.Tensor, p: float) -> HiddenLayer:
+    from concord_graph.pot.compactness import _interval_bounds
+
+    boxes = _interval_bounds(edge_budget(ei, x.shape[0], p), enc, x)
+    assert boxes.hidden is not None
+    return boxes.hidden
+
+
+@pytest.mark.parametrize("layers, act", [(2, "relu"), (2, "prelu"), (3, "relu")])
+def test_back_substitution_bounds_hold_for_every_graph_of_the_budget(layers, act):
+    # unit_bounds: [lo, hi] must contain (H_j W)_c of every graph within the budget (catches a
+    # swapped intercept, the self loop dropped, the radius term with the wrong sign for L > 2);
+    # objective_terms: a lower bound of c . H_j for every graph
+    x = torch.randn(5, 3, generator=_gen(21))
+    enc = _encoder(3, layers, act, 22)
+    p = 0.5
+    b = edge_budget(SMALL, 5, p)
+    back = BackSubstitution(_hidden_layer(enc, x, SMALL, p), b)
+    weight = enc.layer_parameters()[-1][0]
+    targets = torch.tensor([4, 1, 2])
+    coeff = torch.randn(3, weight.shape[0], generator=_gen(23))
+    slot = torch.full((5,), -1)
+    slot[targets] = torch.arange(3)
+    into = torch.nonzero(slot[b.target] >= 0).view(-1)
+    into = into[csr_order(slot[b.target[into]], b.source[into], 5)]
+    with torch.no_grad():
+        g = back.unit_bounds(weight)
+        out = weight.shape[1]
+        lo, hi = g[:, :out], -g[:, out:]
+        low_edge, low_self = back.objective_terms(coeff, targets, into)
+        seen_lo, seen_hi = torch.full_like(lo, float("inf")), torch.full_like(hi, -float("inf"))
+        seen_edge, seen_self = torch.full_like(low_edge, float("inf")), torch.full_like(low_self, float("inf"))
+        count = 0
+        for aug in _graphs_within_budget(SMALL, 5, p):
+            h = x  # the hidden layer of this graph: every layer but the last
+            op = normalized_adjacency(aug, 5).operator
+            for w_l, b_l, a_l in enc.layer_parameters()[:-1]:
+                h = a_l(op @ (h @ w_l) + b_l)
+            hw = h @ weight
+            seen_lo, seen_hi = torch.minimum(seen_lo, hw), torch.maximum(seen_hi, hw)
+            seen_edge = torch.minimum(seen_edge, (coeff[slot[b.target[into]]] * h[b.source[into]]).sum(1))
+            seen_self = torch.minimum(seen_self, (coeff * h[targets]).sum(1))
+            count += 1
+    assert count > 20
+    assert bool((lo <= seen_lo + 1e-5).all()) and bool((hi >= seen_hi - 1e-5).all())
+    assert bool((low_edge <= seen_edge + 1e-5).all()) and bool((low_self <= seen_self + 1e-5).all())
+
+
+def test_back_substitution_tightens_the_certificate():
+    # the tightened bound (back-substitution through the hidden layer) against the interval box on
+    # it, both below the enumerated worst case; catches a back-substitution that never helps
+    x = torch.randn(5, 3, generator=_gen(24))
+    w = compactness_weights(torch.randn(5, 5, generator=_gen(25)))
+    gaps = {True: [], False: []}
+    for seed in range(2):
+        enc = _encoder(3, 2, "relu", 30 + seed)
+        with torch.no_grad():
+            worst = torch.full((5,), float("inf"))
+            for aug in _graphs_within_budget(SMALL, 5, 0.5):
+                worst = torch.minimum(worst, compactness(enc(x, aug), w))
+            for tight in (True, False):
+                cert = certified_compactness(enc, x, SMALL, w, 0.5, back_substitute=tight)
+                assert bool((cert <= worst + 1e-5).all())
+                gaps[tight].append(float((worst - cert).mean()))
+    assert sum(gaps[True]) < 0.8 * sum(gaps[False]), gaps
+
+
 def test_zero_budget_gives_the_exact_compactness():
     data = sbm_graph(num_nodes=40, num_classes=2, num_edges=90, num_features=5, generator=_gen(3))
     enc = _encoder(5, 3, "prelu", 2)
@@ -140,12 +210,15 @@ def test_budget_by_hand():
     torch.testing.assert_close(b.self_upper, torch.tensor([1 / 3, 1 / 2, 1 / 2, 1 / 2, 1 / 2]))
 
 
+@pytest.mark.parametrize("relax", [linear_bounds, parallel_linear_bounds])
 @pytest.mark.parametrize("a", [0.0, 0.25, -0.3, 1.5])
-def test_activation_bounds_hold_at_sampled_points(a):
+def test_activation_bounds_hold_at_sampled_points(a, relax):
     g = _gen(5)
     lower = torch.randn(200, generator=g) * 2
     upper = lower + torch.rand(200, generator=g) * 3
-    rel = linear_bounds(lower, upper, a)
+    rel = relax(lower, upper, a)
+    if relax is parallel_linear_bounds:
+        torch.testing.assert_close(rel.lower_slope, rel.upper_slope)
     lo, hi = activation_interval(lower, upper, a)
     for t in torch.linspace(0, 1, 41):
         z = lower + t * (upper - lower)
@@ -173,14 +246,46 @@ def test_compactness_weights_formula_and_gradients():
 
 
 def test_segment_top_sum_brute_force():
+    # catches: a top-k taken over the whole bucket instead of per segment, k not clamped to the
+    # segment size, columns mixed up
     g = _gen(9)
-    values = torch.rand(30, generator=g)
-    seg = torch.randint(0, 5, (30,), generator=g)
-    k = torch.tensor([0, 1, 2, 3, 10])
-    got = _segment_top_sum(values, seg, k, 5)
-    for s in range(5):
-        want = values[seg == s].sort(descending=True).values[: int(k[s])].sum()
+    values = torch.rand(40, 3, generator=g)
+    seg = torch.randint(0, 6, (40,), generator=g)
+    k = torch.tensor([0, 1, 2, 3, 10, 1])
+    got = Segments.of(seg, 7, torch.cat([k, torch.tensor([2])])).top_sum(values)
+    for s in range(7):
+        kk = int(k[s]) if s < 6 else 2
+        want = values[seg == s].sort(dim=0, descending=True).values[:kk].sum(0)
         torch.testing.assert_close(got[s], want)
+
+
+def test_budget_minimum_brute_force():
+    # every choice of dropped entries (at most k) and of weights at the interval ends: the
+    # closed form must equal the best of them (catches: positive terms at the upper weight,
+    # dropping negative terms, the self loop dropped)
+    g = _gen(10)
+    seg = torch.tensor([0, 0, 0, 1, 1, 2])
+    t = torch.randn(6, 1, generator=g)
+    lo = torch.rand(6, generator=g) * 0.5
+    up = lo + torch.rand(6, generator=g)
+    ts = torch.randn(3, 1, generator=g)
+    sl = torch.rand(3, generator=g) * 0.5
+    su = sl + 0.3
+    k = torch.tensor([2, 1, 0])
+    got = budget_minimum(Segments.of(seg, 3, k), t, lo, up, ts, sl, su).squeeze(1)
+    for s in range(3):
+        ids = torch.nonzero(seg == s).view(-1).tolist()
+        best = float("inf")
+        for r in range(len(ids) + 1):
+            for dropped in itertools.combinations(ids, r):
+                if r > int(k[s]):
+                    continue
+                for ends in itertools.product([0, 1], repeat=len(ids) + 1):
+                    total = sum(float((up[e] if ends[m] else lo[e]) * t[e]) for m, e in enumerate(ids)
+                                if e not in dropped)
+                    total += float((su[s] if ends[-1] else sl[s]) * ts[s])
+                    best = min(best, total)
+        torch.testing.assert_close(got[s], torch.tensor(best), rtol=1e-5, atol=1e-6)
 
 
 def test_minibatch_bound_equals_full_graph_bound_at_seeds():

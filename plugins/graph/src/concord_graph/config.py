@@ -46,6 +46,8 @@ class EncoderConfig:
     num_layers: int = 2
     activation: str = "relu"
     projection_channels: int = 128
+    #: the first layer's X W as a sparse product (same result; faster for sparse features)
+    sparse_input: bool = False
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
@@ -70,11 +72,26 @@ class AugmentConfig:
 @dataclass
 class POTConfig:
     enabled: bool = False
+    #: the node compactness POT trains: ``authors`` (the POT authors' score at the sampled view,
+    #: 2-layer GCN; what their training computes) or ``certified`` (a lower bound for every graph
+    #: within the budget, any depth); see ``concord_graph.pot``
+    bound: Literal["authors", "certified"] = "authors"
+    #: weight of the POT term: ``(1 - kappa) * InfoNCE + kappa * POT``
     kappa: float = 0.5
     #: edge-drop budget of each view; default: the ``p`` of each view's ``graph.drop_edges``
     budget: list[float] | None = None
+    #: log both compactness scores (authors', certified), the sampled view's compactness and
+    #: their correlations per epoch in metrics.jsonl; ``null``: when POT is enabled
+    monitor: bool | None = None
+    #: monitor every this many epochs (and at the last one): each monitored epoch also computes
+    #: the bound that is not trained
+    monitor_every: int = 1
 
     def __post_init__(self) -> None:
+        if self.monitor_every < 1:
+            raise ConfigError(f"pot.monitor_every must be >= 1, got {self.monitor_every}")
+        if self.bound not in ("authors", "certified"):
+            raise ConfigError(f"pot.bound must be 'authors' or 'certified', got {self.bound!r}")
         if not 0.0 <= self.kappa <= 1.0:
             raise ConfigError(f"pot.kappa must lie in [0, 1], got {self.kappa}")
         if self.budget is not None:

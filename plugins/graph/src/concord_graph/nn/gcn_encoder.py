@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.nn import GCNConv
@@ -42,6 +43,10 @@ class GCNEncoder(nn.Module):
         num_layers: :math:`L \ge 1` (default: ``2``).
         activation: ``"relu"``, ``"prelu"`` (one learned slope per layer), ``"leaky_relu"``
             (slope 0.01) or ``"elu"`` (default: ``"relu"``). POT needs a piecewise-linear one.
+        sparse_input: compute the first layer's :math:`X W^{(1)}` as a sparse product (dense
+            features converted on the fly; sparse ones are always used as they are). Same
+            result; faster for bag-of-words features such as Cora's (1.3 % non-zero)
+            (default: ``False``).
 
     Shapes:
         x ``(N, in)``, edge_index ``(2, E)``, edge_weight ``(E,)``, extra_degree ``(N,)``
@@ -56,6 +61,7 @@ class GCNEncoder(nn.Module):
         hidden_channels: int | None = None,
         num_layers: int = 2,
         activation: Literal["relu", "prelu", "leaky_relu", "elu"] = "relu",
+        sparse_input: bool = False,
     ) -> None:
         super().__init__()
         if num_layers < 1:
@@ -68,6 +74,7 @@ class GCNEncoder(nn.Module):
         self.hidden_channels = 2 * out_channels if hidden_channels is None else hidden_channels
         self.num_layers = num_layers
         self.activation = check_choice("activation", activation, ACTIVATIONS)
+        self.sparse_input = bool(sparse_input)
         widths = [in_channels] + [self.hidden_channels] * (num_layers - 1) + [out_channels]
         self.convs = nn.ModuleList(
             GCNConv(widths[i], widths[i + 1], normalize=False, add_self_loops=False) for i in range(num_layers)
@@ -90,10 +97,21 @@ class GCNEncoder(nn.Module):
         extra_degree: Tensor | None = None,
     ) -> Tensor:
         adj = normalized_adjacency(edge_index, x.shape[0], edge_weight, extra_degree).operator
-        h = x
-        for conv, act in zip(self.convs, self.acts):
-            h = act(adj @ conv.lin(h) + conv.bias)  # = GCNConv(normalize=False)(h, adj)
+        h = self.input_product(x)
+        for index, (conv, act) in enumerate(zip(self.convs, self.acts)):
+            p = h if index == 0 else conv.lin(h)
+            h = act(adj @ p + conv.bias)  # = GCNConv(normalize=False)(h, adj)
         return h
+
+    def input_product(self, x: Tensor) -> Tensor:
+        """:math:`X W^{(1)}`, the first layer's product (sparse when ``x`` is sparse or
+        ``sparse_input`` is set; the gradient reaches :math:`W^{(1)}`, not ``x``, then)."""
+        weight = self.convs[0].lin.weight
+        if x.layout != torch.strided:
+            return torch.sparse.mm(x, weight.t())
+        if self.sparse_input:
+            return torch.sparse.mm(x.to_sparse(), weight.t())
+        return self.convs[0].lin(x)
 
     def encode(self, data: Data) -> Tensor:
         """Embeddings of a ``Data`` (reads ``edge_weight`` and ``extra_degree`` when present)."""
@@ -114,4 +132,4 @@ class GCNEncoder(nn.Module):
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, "
                 f"hidden_channels={self.hidden_channels}, num_layers={self.num_layers}, "
-                f"activation={self.activation!r})")
+                f"activation={self.activation!r}{', sparse_input=True' if self.sparse_input else ''})")

@@ -34,7 +34,7 @@ from torch_geometric.utils import remove_self_loops
 from concord.validation import check_probability
 from concord_graph.nn.sparse_operator import SparseOperator
 
-__all__ = ["EdgeBudget", "edge_budget", "within_budget"]
+__all__ = ["EdgeBudget", "edge_budget", "sample_within_budget", "within_budget"]
 
 
 @dataclass(frozen=True)
@@ -101,3 +101,23 @@ def within_budget(original: Tensor, augmented: Tensor, num_nodes: int, p: float)
     for _, v in orig - aug:
         lost[v] += 1
     return bool((lost <= b.delta).all())
+
+
+def sample_within_budget(edge_index: Tensor, delta: Tensor, generator: torch.Generator, *,
+                         extreme: float = 0.0) -> Tensor:
+    r"""A random graph inside the budget: node :math:`i` loses :math:`r_i` of its in-edges, chosen
+    uniformly, :math:`r_i` uniform in :math:`0..\delta_i` -- or :math:`\delta_i` itself with
+    probability ``extreme`` (the graphs at the edge of the budget). For tests and benchmarks of
+    the bounds (``delta`` from :func:`edge_budget`)."""
+    dst = edge_index[1]
+    n = delta.shape[0]
+    r = torch.floor(torch.rand(n, generator=generator) * (delta + 1))
+    if extreme > 0:
+        r = torch.where(torch.rand(n, generator=generator) < extreme, delta, r)
+    order = torch.randperm(dst.shape[0], generator=generator)
+    order = order[torch.argsort(dst[order], stable=True)]
+    counts = torch.bincount(dst, minlength=n)
+    start = torch.cumsum(counts, 0) - counts
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(order.shape[0]) - start[dst[order]]
+    return edge_index[:, rank >= r[dst]]

@@ -1,4 +1,4 @@
-"""The POT loss: binary cross-entropy pushing certified node compactness up."""
+"""The POT loss: binary cross-entropy pushing node compactness up."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ __all__ = ["POTLoss"]
 
 class POTLoss(Loss):
     r"""POT's regulariser (Yu et al. 2023, `Provable Training for Graph Contrastive Learning
-    <https://arxiv.org/abs/2309.13944>`_, Sec. 4.3): binary cross-entropy with logits between the
-    certified node compactness :math:`\tilde{f}_i` and the target 1,
+    <https://arxiv.org/abs/2309.13944>`_, Sec. 4.3): binary cross-entropy with logits
+    between the node compactness score :math:`\tilde{f}_i` and the target 1 (the authors'
+    ``nn.BCEWithLogitsLoss`` against ones, ``GRACE/model.py`` lines 195-196),
 
     .. math::
         \mathcal{L}_{\mathrm{POT}} = \frac{1}{N} \sum_i -\log \operatorname{sigmoid}(\tilde{f}_i)
@@ -25,7 +26,8 @@ class POTLoss(Loss):
 
     added to the contrastive loss as :math:`(1 - \kappa)\,\mathcal{L}_{\mathrm{InfoNCE}} + \kappa\,
     \mathcal{L}_{\mathrm{POT}}` (the trainer applies :math:`\kappa`). The compactness comes from
-    :func:`concord_graph.pot.certified_compactness`.
+    :func:`concord_graph.pot.authors_compactness` (``pot.bound: authors``) or
+    :func:`concord_graph.pot.certified_compactness` (``pot.bound: certified``).
 
     Args:
         gather: average over the nodes of every process (default: ``False``).

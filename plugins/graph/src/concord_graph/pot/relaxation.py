@@ -14,9 +14,14 @@ bounds :math:`\sigma` from above when :math:`a \le 1` (convex) and from below wh
 :math:`\lambda = 1` if :math:`u \ge -l` else :math:`a` (CROWN-Ada). For a stable neuron
 (:math:`l \ge 0` or :math:`u \le 0`) both lines are :math:`\sigma` itself.
 
-Note: the POT authors' ``get_alpha_beta`` uses the intercept :math:`(a-1)ul/(u - al)`, which is
-the chord's only for :math:`a = 0`; for PReLU it is not a valid bound. This module uses the
-chord's intercept above (tested against sampled points).
+:func:`linear_bounds` is what the certified bound uses. :func:`authors_linear_bounds` is the
+relaxation of the POT authors' ``get_alpha_beta`` (``POT-GCL/GRACE/my_utils.py``, lines
+104-119), reproduced for ``pot.bound: authors``: on an unstable neuron *both* lines take the
+chord's slope :math:`s`, the lower one through the origin and the upper one with the intercept
+:math:`(a-1)\,u\,l / (u - a l)`. That intercept is never the chord's
+:math:`(a-1)\,u\,l / (u - l)` (for ReLU it is :math:`-l` instead of :math:`-ul/(u-l)`); for
+:math:`0 \le a \le 1` it lies above the chord, so both lines are valid but the upper one is
+looser; outside :math:`[0, 1]` neither line is a bound (tested at sampled points).
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from torch import Tensor, nn
 
 from concord.errors import InputError
 
-__all__ = ["LinearBounds", "activation_interval", "linear_bounds", "negative_slope"]
+__all__ = ["LinearBounds", "activation_interval", "authors_linear_bounds", "linear_bounds", "negative_slope",
+           "parallel_linear_bounds"]
 
 
 def negative_slope(act: nn.Module) -> Tensor | float:
@@ -74,16 +80,32 @@ class LinearBounds:
     upper_intercept: Tensor
 
 
+@dataclass(frozen=True)
+class _Neurons:
+    """Which neurons of ``[l, u]`` are stable, and the chord of the unstable ones."""
+
+    a: Tensor
+    pos: Tensor
+    neg: Tensor
+    unstable: Tensor
+    chord_slope: Tensor
+    chord_intercept: Tensor
+
+    @classmethod
+    def of(cls, l: Tensor, u: Tensor, a: Tensor | float) -> _Neurons:  # noqa: E741 - the paper's symbols
+        a_t = torch.as_tensor(a, dtype=l.dtype, device=l.device).expand_as(l)
+        pos, neg = l >= 0, u <= 0
+        unstable = ~(pos | neg)
+        width = torch.where(unstable, u - l, torch.ones_like(l))
+        return cls(a_t, pos, neg, unstable, (u - a_t * l) / width, (a_t - 1) * u * l / width)
+
+
 def linear_bounds(lower: Tensor, upper: Tensor, a: Tensor | float) -> LinearBounds:
     """CROWN linear bounds of :math:`\\sigma` on ``[lower, upper]`` (:math:`[l, u]` in the module docstring)."""
     l, u = lower, upper  # noqa: E741 - the symbols of the paper
-    a_t = torch.as_tensor(a, dtype=l.dtype, device=l.device).expand_as(l)
-    pos = l >= 0
-    neg = u <= 0
-    unstable = ~(pos | neg)
-    width = torch.where(unstable, u - l, torch.ones_like(l))
-    chord_slope = (u - a_t * l) / width
-    chord_intercept = (a_t - 1) * u * l / width
+    nn_ = _Neurons.of(l, u, a)
+    a_t, pos, unstable = nn_.a, nn_.pos, nn_.unstable
+    chord_slope, chord_intercept = nn_.chord_slope, nn_.chord_intercept
     origin_slope = torch.where(u >= -l, torch.ones_like(l), a_t)
     convex = a_t <= 1
     stable_slope = torch.where(pos, torch.ones_like(l), a_t)
@@ -93,3 +115,38 @@ def linear_bounds(lower: Tensor, upper: Tensor, a: Tensor | float) -> LinearBoun
     lo_s = torch.where(unstable, torch.where(convex, origin_slope, chord_slope), stable_slope)
     lo_b = torch.where(unstable & ~convex, chord_intercept, zero)
     return LinearBounds(lo_s, lo_b, up_s, up_b)
+
+
+def authors_linear_bounds(lower: Tensor, upper: Tensor, a: Tensor | float) -> LinearBounds:
+    r"""The POT authors' relaxation (``get_alpha_beta``): slope :math:`1` where :math:`l \ge 0`,
+    :math:`a` where :math:`u \le 0`, otherwise the chord slope :math:`s = (u - al)/(u - l)` for
+    both lines, with intercepts :math:`\beta^L = 0` and :math:`\beta^U = (a-1)ul/(u - al)`."""
+    l, u = lower, upper  # noqa: E741 - the symbols of the paper
+    nn_ = _Neurons.of(l, u, a)
+    a_t, unstable = nn_.a, nn_.unstable
+    one = torch.ones_like(l)
+    rise = torch.where(unstable, u - a_t * l, one)
+    # where l = u = 0 both masks hold; the authors assign `a` last, so it wins
+    slope = torch.where(nn_.neg, a_t, torch.where(nn_.pos, one, nn_.chord_slope))
+    intercept = torch.where(unstable, (a_t - 1) * u * l / rise, torch.zeros_like(l))
+    return LinearBounds(slope, torch.zeros_like(l), slope, intercept)
+
+
+def parallel_linear_bounds(lower: Tensor, upper: Tensor, a: Tensor | float) -> LinearBounds:
+    r"""Linear bounds of :math:`\sigma` on ``[lower, upper]`` with *one* slope for both lines: on an
+    unstable neuron the chord (slope :math:`s`, intercept :math:`\beta = (a-1)ul/(u-l)`) and its
+    parallel through the origin; stable neurons are exact.
+
+    For :math:`a \le 1` (convex) the chord is the upper line and :math:`sz` the lower one (valid
+    since :math:`a \le s \le 1`); for :math:`a > 1` the roles swap (:math:`1 \le s \le a`). With
+    equal slopes, a linear form :math:`c \cdot \sigma(z)` is bounded by :math:`(c \odot s) \cdot z`
+    plus an intercept whatever the signs of :math:`c` -- what lets the certified bound push one
+    product per layer through the graph instead of two (:mod:`concord_graph.pot.back_substitution`).
+    """
+    nn_ = _Neurons.of(lower, upper, a)
+    a_t, unstable = nn_.a, nn_.unstable
+    slope = torch.where(unstable, nn_.chord_slope, torch.where(nn_.pos, torch.ones_like(a_t), a_t))
+    chord = torch.where(unstable, nn_.chord_intercept, torch.zeros_like(a_t))
+    convex = a_t <= 1
+    zero = torch.zeros_like(a_t)
+    return LinearBounds(slope, torch.where(convex, zero, chord), slope, torch.where(convex, chord, zero))

@@ -26,7 +26,7 @@ def build_node_model(cfg: NodeRunConfig, in_channels: int, gather: bool) -> GRAC
     """GRACE with the encoder of ``cfg.encoder`` and the loss of ``cfg.loss`` (from the registry)."""
     e = cfg.encoder
     encoder = GCNEncoder(in_channels, e.out_channels, hidden_channels=e.hidden_channels,
-                         num_layers=e.num_layers, activation=e.activation)
+                         num_layers=e.num_layers, activation=e.activation, sparse_input=e.sparse_input)
     loss = build_component("losses", cfg.loss, where="loss", provided={"gather": gather},
                            required=("gather",) if gather else (),
                            why={"gather": "under torchrun each node contrasts with every process's nodes"})
@@ -62,6 +62,7 @@ def node_report(cfg: NodeRunConfig, results: list[dict[str, Any]]) -> dict[str, 
     return {
         "method": cfg.method,
         "pot": cfg.pot.enabled,
+        "pot_bound": cfg.pot.bound if cfg.pot.enabled else None,
         "dataset": cfg.data.name,
         "protocol": cfg.eval.protocol,
         "test_acc_mean": float(np.mean(accs)),

@@ -41,8 +41,12 @@ from concord_graph.train.views import build_view, edge_drop_rate
 __all__ = ["train_node_contrast"]
 
 
+def _monitor(cfg: NodeRunConfig) -> bool:
+    return cfg.pot.enabled if cfg.pot.monitor is None else cfg.pot.monitor
+
+
 def _budgets(cfg: NodeRunConfig) -> tuple[float, float] | None:
-    if not cfg.pot.enabled:
+    if not cfg.pot.enabled and not _monitor(cfg):
         return None
     if cfg.pot.budget is not None:
         return float(cfg.pot.budget[0]), float(cfg.pot.budget[1])
@@ -106,6 +110,9 @@ def train_node_contrast(run: Run[NodeRunConfig]) -> dict[str, Any]:
     if embeddings is not None:
         run_dir.plot_metrics(["loss", "nce", "pot"], "loss.png")
         say(f"embedding plot ({cfg.eval.plot} of {embeddings.shape[0]} nodes)")
+        if _monitor(cfg):
+            run_dir.plot_metrics(["compactness_view", "compactness_authors", "compactness_certified"],
+                                 "compactness.png")
         plot_embeddings(embeddings, data.y.cpu(), run_dir.file(f"embeddings_{cfg.eval.plot}.png"), method=cfg.eval.plot,
                         title=f"{cfg.method}{' + POT' if cfg.pot.enabled else ''} on {cfg.data.name} ({cfg.eval.plot})",
                         seed=cfg.seed)
@@ -139,13 +146,14 @@ def _train_one(cfg: NodeRunConfig, data, seed: int, repeat: int, view1, view2, b
         losses = list(state["losses"])
         start = int(state["epoch"]) + 1
     step = NodeContrastStep(model, view1, view2, kappa=cfg.pot.kappa if cfg.pot.enabled else None,
-                            budgets=budgets, gather=gather)
+                            budgets=budgets, bound=cfg.pot.bound, monitor=_monitor(cfg), gather=gather)
     whole = full_batch(data) if cfg.train.batch_size is None else None
     desc = f"{cfg.method}{'+pot' if cfg.pot.enabled else ''} [{repeat + 1}/{cfg.train.repeats}]"
     epochs = range(start, cfg.train.epochs)
     extendable = ResumePoint.extendable(repeat, cfg.train.repeats)
     for epoch in progress(epochs, desc=desc, initial=start, total=cfg.train.epochs, disable=rank != 0 or None):
         t0 = time.perf_counter()
+        step.monitor = _monitor(cfg) and (epoch % cfg.pot.monitor_every == 0 or epoch == cfg.train.epochs - 1)
         model.train()
         batches = [whole] if whole is not None else NodeBatches(
             data, cfg.train.batch_size, num_hops, order_g, rank=rank, world_size=world_size)
