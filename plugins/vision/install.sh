@@ -2,7 +2,7 @@
 # Extra set-up of concord-vision, run by scripts/install.sh as: bash install.sh VENV MODE
 #
 # mmsegmentation 1.2.2 imports mmcv's compiled ops (mmcv.ops) and accepts only mmcv < 2.2.0; PyPI
-# has no mmcv 2.1.0 wheel for torch 2.13, so it is built from the sdist (about 9 minutes on 2
+# has no mmcv 2.1.0 wheel for torch 2.13, so it is built from the sdist (about 35 minutes on 2
 # cores, 2.7 GB RAM; recipe in ../shared/ENVIRONMENT.md) in a throw-away build environment with
 # the repository's torch pin, and the wheel is cached outside the repository in
 # ${CONCORD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/concord}/wheels. A cached wheel is reused when
@@ -33,7 +33,7 @@ cached() { ls "$cache"/mmcv-"$version"-*.whl 2>/dev/null | head -n1 || true; }
 build() {
   local tmp
   tmp="$(mktemp -d "${TMPDIR:-/tmp}/concord-mmcv.XXXXXX")"
-  echo "[concord-vision] building mmcv $version from the sdist (about 9 minutes; log: $tmp/build.log)" >&2
+  echo "[concord-vision] building mmcv $version from the sdist (about 35 minutes on 2 cores, once; log: $tmp/build.log)" >&2
   python3 -m venv "$tmp/env"
   pipq "$tmp/env/bin/python" install -q -c "$root/constraints.txt" torch==2.13.0 "setuptools==80.9.0" wheel ninja numpy
   if ! MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-2}" "$tmp/env/bin/python" -m pip wheel \
