@@ -18,12 +18,20 @@ vanish, and the *sparse floor* -- the floor without them -- is printed too). GRA
 variants are interleaved epoch by epoch, so the machine's load hits them alike; medians.
 
     python benchmarks/graph/speed_grace_pot_cora.py --data-root ../shared/data --epochs 20
+    THP_MEM_ALLOC_ENABLE=1 python benchmarks/graph/speed_grace_pot_cora.py ...   # see below
+
+Every ``2N x 2N`` buffer (the logits, their gradient, the floor's similarity) is a fresh 117 MB
+allocation whose pages the kernel faults in one 4 KiB page at a time, about as slow as an exp
+over it on this machine. PyTorch's ``THP_MEM_ALLOC_ENABLE=1`` (read when torch starts) backs such
+allocations with transparent huge pages; the figures are recorded with the variable's value, and
+both are reported in ``benchmarks/graph/README.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -122,7 +130,9 @@ def main() -> None:
     dense_floor = med["floor_first_layer"] + med["floor_similarity"]
     sparse_floor = med["floor_similarity"]
     result = {
-        "dataset": "Cora", "threads": args.threads, "timed_epochs": args.epochs, "median_seconds": med,
+        "dataset": "Cora", "threads": args.threads, "timed_epochs": args.epochs,
+        "THP_MEM_ALLOC_ENABLE": os.environ.get("THP_MEM_ALLOC_ENABLE"), "load_average": os.getloadavg(),
+        "median_seconds": med,
         "floor_dense_seconds": dense_floor, "floor_sparse_seconds": sparse_floor,
         "grace_dense_over_floor": med["grace_dense"] / dense_floor,
         "grace_sparse_over_floor": med["grace_sparse"] / dense_floor,

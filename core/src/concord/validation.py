@@ -59,9 +59,17 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
 
 
 def check_finite(name: str, x: Tensor) -> Tensor:
-    """Raise if ``x`` holds NaN or infinity (the check runs without building a graph)."""
+    """Raise if ``x`` holds NaN or infinity (the check runs without building a graph).
+
+    One pass over ``x`` in the common case: a NaN or an infinity anywhere makes the sum
+    non-finite (IEEE: ``inf + finite = inf``, ``inf - inf = NaN``, NaN propagates), so a finite
+    sum proves every entry finite; only a non-finite sum (a bad entry, or finite entries whose
+    sum overflows) runs the entry-wise check, which decides.
+    """
     if x.is_floating_point() or x.is_complex():
         with torch.no_grad():
+            if x.numel() and bool(torch.isfinite(x.sum())):
+                return x
             finite = torch.isfinite(x).all()
         if not bool(finite):
             n_nan = int(torch.isnan(x.detach()).sum())

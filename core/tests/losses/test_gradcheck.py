@@ -30,17 +30,40 @@ def test_second_order_gradients(loss):
     assert torch.autograd.gradgradcheck(loss, (_t(5, 3), _t(5, 3, seed=1)))
 
 
-def test_log_sum_exp_backward_equals_torch():
-    from concord.losses.contrast import _LogSumExp
+@pytest.mark.parametrize("scale", [1.0, 200.0], ids=["unshifted", "shifted"])
+def test_log_sum_exp_equals_torch(scale):
+    """The in-place log-sum-exp against ``torch.logsumexp``: value, gradient (a masked entry's
+    exactly 0), second-order gradient, and an all ``-inf`` row, on both of its paths (row maxima
+    within +-60: no shift; beyond: shifted by the row maximum, where an unshifted exp overflows).
+    """
+    from concord.losses.contrast import _log_sum_exp
 
-    x = _t(4, 6)
+    x = (_t(4, 6) * scale).detach().requires_grad_(True)
     with torch.no_grad():
         x[1, 2] = float("-inf")  # a masked entry: gradient exactly 0
     g = _t(4, seed=3).detach()
-    (mine,) = torch.autograd.grad(_LogSumExp.apply(x), x, g)
-    (want,) = torch.autograd.grad(torch.logsumexp(x, dim=1), x, g)
-    assert torch.equal(_LogSumExp.apply(x), torch.logsumexp(x, dim=1))
-    assert torch.allclose(mine, want, rtol=0, atol=1e-15) and mine[1, 2] == 0
+    ours = _log_sum_exp(x.clone())
+    want = torch.logsumexp(x, dim=1)
+    assert torch.allclose(ours, want, rtol=1e-14, atol=0) and torch.isfinite(ours).all()
+    (mine,) = torch.autograd.grad(ours, x, g)
+    (theirs,) = torch.autograd.grad(want, x, g)
+    assert torch.allclose(mine, theirs, rtol=1e-12, atol=1e-15) and mine[1, 2] == 0
+    assert torch.autograd.gradcheck(lambda a: _log_sum_exp(a.clone()), (x,))
+    assert torch.autograd.gradgradcheck(lambda a: _log_sum_exp(a.clone()), (x,))
+    dead = torch.full((2, 3), float("-inf"), dtype=torch.float64)
+    dead[1] = 0.0
+    assert torch.equal(_log_sum_exp(dead.clone()), torch.logsumexp(dead, dim=1))
+
+
+def test_log_sum_exp_float32_large_logits():
+    """float32 cosine logits at tau = 0.01 (|x| up to 100): an unshifted exp would overflow
+    to inf; the shifted path equals torch.logsumexp."""
+    from concord.losses.contrast import _log_sum_exp
+
+    gen = torch.Generator().manual_seed(0)
+    z = torch.nn.functional.normalize(torch.randn(64, 8, generator=gen), dim=1)
+    x = z @ z.T / 0.01
+    assert torch.allclose(_log_sum_exp(x.clone()), torch.logsumexp(x, dim=1), rtol=1e-6, atol=0)
 
 
 def test_info_nce_with_labels_sampler_and_negatives():

@@ -168,7 +168,7 @@ def _block(
                 logits[rows[has_self], s[has_self]] = _NEG_INF
             if decoupled:
                 logits[rows, pos_col] = _NEG_INF
-        lse = _LogSumExp.apply(logits) if w is None else _weighted_lse(logits, w)
+        lse = _log_sum_exp(logits) if w is None else _weighted_lse(logits, w)
         _check_denominator(lse, decoupled, i0, weighted=w is not None)
         pos_term = pos_logit if scale is None else pos_logit * scale
         return lse - pos_term, torch.ones_like(pos_logit, dtype=torch.bool)
@@ -206,37 +206,73 @@ def _block(
             logits.masked_fill_(~denom, _NEG_INF)
     if w is not None:
         w = torch.where(valid[:, None], w, torch.ones_like(w))
-    lse = _LogSumExp.apply(logits) if w is None else _weighted_lse(logits, w)
+    lse = _log_sum_exp(logits) if w is None else _weighted_lse(logits, w)
     _check_denominator(lse[valid], decoupled, i0, weighted=w is not None)
     pos_term = pos_mean if scale is None else pos_mean * scale
     loss = torch.where(valid, lse - pos_term, torch.zeros_like(lse))
     return loss, valid
 
 
-class _LogSumExp(torch.autograd.Function):
-    """Row-wise log-sum-exp of a ``(B, M)`` matrix whose backward makes one ``B x M`` tensor.
+#: rows whose maximum logit lies within +-this are exponentiated unshifted (see _LogSumExp)
+_UNSHIFTED_RANGE = 60.0
 
-    ``torch.logsumexp``'s backward, ``g * exp(x - lse)``, allocates three (the difference, its
-    exponential, the product); here the softmax is formed in place in a single buffer. When the
-    backward itself is differentiated (``create_graph=True``, e.g. a bilevel meta-gradient), it
-    is written out of place so that autograd can record it; the result is the same.
+
+def _log_sum_exp(x: Tensor) -> Tensor:
+    """Row-wise log-sum-exp of a ``(B, M)`` matrix that the caller owns and no longer needs: it is
+    overwritten (see :class:`_LogSumExp`)."""
+    return _LogSumExp.apply(x)[0]
+
+
+class _LogSumExp(torch.autograd.Function):
+    r"""Row-wise log-sum-exp of a ``(B, M)`` matrix in three passes over it and one buffer, and a
+    backward in one pass.
+
+    ``torch.logsumexp`` makes four passes and a ``B x M`` temporary (row max, subtract it into
+    the temporary, exponentiate, sum), and its backward ``g * exp(x - lse)`` two more passes and
+    temporaries; on the ``2N x 2N`` logits of a full-batch GRACE epoch that cost about as much as
+    the similarity's forward product (``benchmarks/graph/speed_grace_pot_cora.py``). Here the
+    logits are exponentiated in place, :math:`P = e^{x - c}`, the row sums :math:`S` kept, and
+    the backward is the one product :math:`g_i P_{ij} / S_i` (the softmax times the incoming
+    gradient). The shift :math:`c` is 0 when every row's maximum lies in :math:`[-60, 60]`:
+    nothing can overflow (a term is at most :math:`e^{60}`; a row of a billion stays finite in
+    float32) and no row's largest term underflows, so the sum keeps what the shifted sum keeps.
+    That holds for the cosine logits of every temperature above 1/60; otherwise :math:`c` is the
+    row maximum, as in ``torch.logsumexp`` (an all ``-inf`` row gives ``-inf``, as there).
+
+    The input buffer becomes :math:`P` (``mark_dirty``) and is returned as a second output, so
+    that the backward, when it is itself differentiated (``create_graph=True``, e.g. a bilevel
+    meta-gradient), stays a function of ``x``: :math:`\partial P / \partial x = P`
+    elementwise, and the softmax :math:`P / S` does not depend on the shift.
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:
-        lse = torch.logsumexp(x, dim=1)
-        ctx.save_for_backward(x, lse)
-        return lse
+    def forward(ctx, x: Tensor) -> tuple[Tensor, Tensor]:
+        ctx.set_materialize_grads(False)
+        row_max = x.amax(dim=1)
+        if bool(((row_max >= -_UNSHIFTED_RANGE) & (row_max <= _UNSHIFTED_RANGE)).all()):
+            shift = None
+        else:
+            shift = torch.where(torch.isfinite(row_max), row_max, torch.zeros_like(row_max))
+            x.sub_(shift[:, None])
+        x.exp_()
+        total = x.sum(dim=1)
+        lse = total.log() if shift is None else total.log() + shift
+        ctx.mark_dirty(x)
+        ctx.save_for_backward(x, total)
+        return lse, x
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:
-        x, lse = ctx.saved_tensors
-        if torch.is_grad_enabled():
-            return grad[:, None] * torch.exp(x - lse[:, None])
-        p = x - lse[:, None]
-        p.exp_()
-        p.mul_(grad[:, None])
-        return p
+    def backward(ctx, grad: Tensor | None, grad_p: Tensor | None) -> Tensor | None:
+        p, total = ctx.saved_tensors
+        out = None
+        if grad is not None:
+            if torch.is_grad_enabled():  # differentiable in p (an output of this function)
+                out = p * (grad / p.sum(dim=1))[:, None]
+            else:
+                out = p * (grad / total)[:, None]
+        if grad_p is not None:
+            out = grad_p * p if out is None else out + grad_p * p
+        return out
 
 
 def _key_weights(fn: KeyWeight, i0: int, i1: int, q: Tensor, k: Tensor) -> Tensor:
