@@ -96,7 +96,21 @@ def run_one(setting: str, case: str, seed: int, data_root: str, threads: int, ru
             "final": _last_monitor(out), "run": str(out)}
 
 
+def _paired_test(d: np.ndarray) -> str:
+    """Two-sided paired t-test and exact sign test of per-seed differences (scipy), as text."""
+    if len(d) < 3 or not d.any():
+        return ""
+    from scipy import stats
+
+    t = stats.ttest_1samp(d, 0.0)
+    nonzero = d[d != 0]
+    sign = stats.binomtest(int((nonzero > 0).sum()), len(nonzero)).pvalue if len(nonzero) else 1.0
+    return f", paired t p = {t.pvalue:.3f}, sign test p = {sign:.3f}"
+
+
 def summarize(path: Path) -> None:
+    """Mean +- std (population, ddof 0) over seeds per configuration and protocol, and the
+    paired per-seed differences to GRACE with a paired t-test and a sign test."""
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     table: dict[tuple[str, str], dict[int, dict]] = {}
     for r in rows:
@@ -125,7 +139,7 @@ def summarize(path: Path) -> None:
                 verdict = "gain" if d.mean() > 0 and (d > 0).all() else ("loss" if d.mean() < 0 and (d < 0).all()
                                                                           else "no consistent difference")
                 print(f"  {case} - grace, {p:<14} seeds {common}: {d.mean():+.2f} +- {d.std():.2f} "
-                      f"(per seed {', '.join(f'{v:+.2f}' for v in d)}) -> {verdict}")
+                      f"(per seed {', '.join(f'{v:+.2f}' for v in d)}){_paired_test(d)} -> {verdict}")
 
 
 def main() -> None:
