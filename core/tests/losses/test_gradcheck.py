@@ -91,3 +91,14 @@ def test_learnable_temperature_gradient_matches_finite_difference():
         loss.log_temperature -= 2 * eps
         down = loss(z1, z2)
     assert abs(float(loss.log_temperature.grad) - float(up - down) / (2 * eps)) < 1e-6
+
+
+def test_backward_twice_through_the_same_graph():
+    """The log-sum-exp keeps its exponentials for the backward and must not overwrite them
+    there: a second backward through the same graph (``retain_graph=True``, e.g. gradients of
+    two parameter groups taken separately) gives the same gradient again."""
+    z1, z2 = _t(6, 4), _t(6, 4, seed=1)
+    loss = NTXent(temperature=0.2)(z1, z2)
+    (first,) = torch.autograd.grad(loss, z1, retain_graph=True)
+    (second,) = torch.autograd.grad(loss, z1)
+    assert torch.equal(first, second)
